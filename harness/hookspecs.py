@@ -1,0 +1,51 @@
+"""The escbench plugin API.
+
+A plugin is a module (or object) with functions named after the hooks below, each marked
+``@harness.hookimpl``. It is found through the ``escbench`` entry-point group::
+
+    [project.entry-points.escbench]
+    my_plugin = "my_package.plugin"
+
+Built-in systems, splits, metrics and renderers are plugins loaded the same way.
+``register_*`` hooks take no arguments and return a list; every plugin's list is collected
+(a plugin that raises is reported by name, the others still load). See README "Writing a
+plugin" for a complete example.
+"""
+from __future__ import annotations
+
+from harness import hookspec
+
+
+@hookspec
+def register_systems():
+    """Return a list of System classes (see :class:`harness.registry.System`)."""
+
+
+@hookspec
+def register_metrics():
+    """Return a list of Metric classes (see :class:`harness.registry.Metric`)."""
+
+
+@hookspec
+def register_splits():
+    """Return a list of split YAML files (paths) or folders of them (see ``tasks/splits``)."""
+
+
+@hookspec
+def register_renderers():
+    """Return a list of table renderer classes with ``name`` and ``render(table) -> str``
+    (see :class:`harness.table.Table`)."""
+
+
+@hookspec
+def register_commands(commands):
+    """Add CLI sub-commands: call ``commands.add(name, help, configure, run)`` where
+    ``configure(parser)`` adds argparse arguments and ``run(args) -> int`` executes."""
+
+
+@hookspec
+def setup_resources(force):
+    """Prepare offline resources once (convert a model into the cache, arrange a data
+    folder...). Return a list of ``(resource, message)`` pairs describing what was done or
+    found; raise :class:`harness.errors.EscbenchError` with the fix when it cannot be done.
+    ``escbench setup`` calls every plugin's implementation."""
