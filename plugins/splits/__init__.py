@@ -1,0 +1,8 @@
+"""Built-in splits: every YAML in ``tasks/splits`` (seed, ExTES test, ExTES new scenes, ESConv test)."""
+from harness import hookimpl
+from harness.paths import TASKS_DIR
+
+
+@hookimpl
+def register_splits():
+    return [TASKS_DIR / "splits"]
