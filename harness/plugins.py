@@ -98,6 +98,8 @@ class PluginHost:
         version: str = "", builtin: bool = False,
     ) -> None:
         """Register a plugin object/module (tests and embedding programs use this directly)."""
+        if self.pm.get_plugin(name) is plugin:
+            return
         try:
             self.pm.register(plugin, name=name)
             self.pm.check_pending()

@@ -3,6 +3,7 @@ escbench cache by `escbench setup`); the backend's process-level cache shares on
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,9 +29,11 @@ def installed_plugins(tmp_path_factory) -> Path:
     into a private site folder; put it on PYTHONPATH to make them part of the environment."""
     target = tmp_path_factory.mktemp("site")
     for package in ("plugin_example", "plugin_broken"):
+        source = tmp_path_factory.mktemp("src") / package  # building writes egg-info: keep it out of tests/
+        shutil.copytree(TESTS / package, source)
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-             "--target", str(target), str(TESTS / package)],
+             "--target", str(target), str(source)],
             check=True, capture_output=True, text=True, timeout=300,
         )
     return target

@@ -1,1 +1,0 @@
-raise ImportError("escbench_broken needs a package that is not installed (deliberate test failure)")
