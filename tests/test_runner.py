@@ -127,3 +127,29 @@ def test_cache_ignores_a_torn_last_line_and_appends_cleanly(tmp_path):
     reopened.add([(generation_key(other, settings), other, Generation(text="second"))])
     lines = cache.path.read_text().splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["first", "second"]
+
+
+def _bad_split(tmp_path):
+    data = [
+        {"id": "ok-1", "scene": "Academic Stress", "description": "",
+         "content": [{"User": "exams next week"}, {"AI": "How are you preparing?", "AI Strategy": "Cla"}]},
+        {"id": "bad-1", "scene": "Academic Stress", "description": "",
+         "content": [{"User": "hi"}, {"AI": "hello", "AI Strategy": "Telepathy"}]},
+    ]
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    (tmp_path / "mine.yaml").write_text("split: mine\nsource: {path: data.json, format: extes}\n")
+    return str(tmp_path / "mine.yaml")
+
+
+def test_bad_dialogue_stops_a_strict_run_with_file_and_dialogue(host, tmp_path):
+    outcome = run(_config(tmp_path / "out", splits=[_bad_split(tmp_path)]), host)
+    assert outcome.records == []
+    assert any("data.json" in e and "bad-1" in e and "Telepathy" in e for e in outcome.errors)
+
+
+def test_lenient_run_writes_rejects_and_scores_the_rest(host, tmp_path):
+    outcome = run(_config(tmp_path / "out", splits=[_bad_split(tmp_path)], lenient=True), host)
+    assert outcome.errors == []
+    assert outcome.records[0]["split"]["n_examples"] == 1
+    rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects" / "mine.jsonl").read_text().splitlines()]
+    assert [(r["dialogue_id"], "Telepathy" in r["reason"]) for r in rejects] == [("bad-1", True)]
