@@ -33,6 +33,8 @@ def test_killed_run_resumes_from_the_cache(tmp_path):
     deadline = time.time() + 300
     while time.time() < deadline and len(_cache_lines(tmp_path)) < 4 and process.poll() is None:
         time.sleep(0.05)
+    if process.poll() is not None:
+        pytest.fail(f"the run ended before it could be killed: {process.stderr.read().decode()[-2000:]}")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     before = _cache_lines(tmp_path)
