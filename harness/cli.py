@@ -236,19 +236,44 @@ def cmd_score(args: argparse.Namespace) -> int:
 # -- leaderboard ----------------------------------------------------------------
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from .plugins import get_host
-    from .results import find_records, read_record
-    from .table import table_from_records
+    from .table import PUBLISHED_FILES, attach_samples, collect_records, leaderboard_tables, read_display_schema
 
     host = get_host()
-    records = [read_record(path) for path in find_records(args.paths) if not path.name.endswith(".scores.json")]
-    splits = sorted({r["split"]["name"] for r in records})
-    chosen = [args.split] if args.split else splits
-    renderer = host.renderers.get(args.format)()
-    for split in chosen:
-        rows = [r for r in records if r["split"]["name"] == split]
-        columns = _csv(args.columns) if args.columns else None
-        print(renderer.render(table_from_records(rows, title=f"split {split}", columns=columns)))
-    return _report_problems(host, [] if records else [f"no results records under {', '.join(map(str, args.paths))}"])
+    outputs = {fmt: args.publish / name for fmt, name in PUBLISHED_FILES.items()} if args.publish else {args.format: args.out}
+    renderers = {fmt: host.renderers.get(fmt)() for fmt in outputs}  # unknown formats fail before any work
+    records, sources = collect_records(args.paths)
+    if not records:
+        return _report_problems(host, [f"no results records under {', '.join(map(str, args.paths))}"])
+    tables = leaderboard_tables(
+        records, sources, splits=_csv(args.split) if args.split else None,
+        columns=_csv(args.columns) if args.columns else None, schema=read_display_schema(args.display),
+        by_split=args.by_split, second=args.second, title=args.title, caption=args.caption,
+    )
+    for table in tables:
+        table.row_header = args.row_header or table.row_header
+    if args.ci or args.significance:
+        # The bootstrap re-scores with the metric plugins; it lives with the renderers.
+        from leaderboard.significance import annotate_uncertainty
+
+        for table in tables:
+            annotate_uncertainty(table, host, intervals=args.ci, significance=args.significance,
+                                 resamples=args.resamples, seed=args.seed)
+    for fmt, out in outputs.items():
+        renderer = renderers[fmt]
+        if getattr(renderer, "needs_samples", False) and not any(t.samples for t in tables):
+            for table in tables:
+                attach_samples(table, args.samples)
+        if len(tables) > 1 and hasattr(renderer, "render_many"):
+            text = renderer.render_many(tables)
+        else:
+            text = "\n".join(renderer.render(table) for table in tables)
+        if out is None:
+            print(text, end="" if text.endswith("\n") else "\n")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            print(f"wrote {out}", file=sys.stderr)
+    return _report_problems(host, [])
 
 
 # -- setup ----------------------------------------------------------------------
@@ -295,10 +320,26 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     commands.add("score", "score existing generations with no system involved", configure_score, cmd_score)
 
     def configure_leaderboard(p):
-        p.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
-        p.add_argument("--split")
-        p.add_argument("--columns", help="comma-separated score columns")
-        p.add_argument("--format", default="terminal")
+        p.add_argument("paths", nargs="*", type=Path, default=[Path("results")],
+                       help="results folders or record files, from any number of runs (default: results)")
+        p.add_argument("--split", help="comma-separated split names, in table order (default: every split found)")
+        p.add_argument("--columns", help="comma-separated score columns, or \"all\" (default: the display schema's set)")
+        p.add_argument("--format", default="terminal", help="terminal, md, latex, html, csv, json (or a plugin's renderer)")
+        p.add_argument("--display", type=Path, help="display schema YAML (default: leaderboard/display.yaml)")
+        p.add_argument("--by-split", action="store_true", help="one table, a group of rows per split (paper Table 12)")
+        p.add_argument("--row-header", help="header of the system column (e.g. 'Train set' in the multi-split view)")
+        p.add_argument("--second", action="store_true", help="underline the second-best value per column")
+        p.add_argument("--ci", action="store_true", help="show ± half-width of the 95%% bootstrap interval")
+        p.add_argument("--significance", action="store_true",
+                       help="mark a best value when a paired bootstrap test says it beats the runner-up (p < 0.05)")
+        p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+        p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+        p.add_argument("--samples", type=int, default=50, help="examples per split in the HTML sample browser")
+        p.add_argument("--title", help="table title (default: escbench · split NAME)")
+        p.add_argument("--caption", help="table caption (default: split and example count)")
+        p.add_argument("--out", type=Path, help="write the output to this file instead of printing it")
+        p.add_argument("--publish", type=Path, metavar="DIR",
+                       help="write md, latex, html, csv and json into DIR (leaderboard.md, ..., index.html)")
 
     commands.add("leaderboard", "collect results records into tables", configure_leaderboard, cmd_leaderboard)
     commands.add("setup", "prepare offline resources (embedded model, WordNet...)",

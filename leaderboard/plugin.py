@@ -1,9 +1,18 @@
-"""Built-in table renderers, registered like any plugin's."""
+"""Built-in table renderers and the ``escbench plot`` command, registered like any plugin's."""
 from harness import hookimpl
 
+from .commands import configure_plot, run_plot
+from .html import HtmlRenderer
+from .latex import LatexRenderer
 from .renderers import CsvRenderer, JsonRenderer, MarkdownRenderer, TerminalRenderer
 
 
 @hookimpl
 def register_renderers():
-    return [TerminalRenderer, MarkdownRenderer, CsvRenderer, JsonRenderer]
+    return [TerminalRenderer, MarkdownRenderer, LatexRenderer, HtmlRenderer, CsvRenderer, JsonRenderer]
+
+
+@hookimpl
+def register_commands(commands):
+    commands.add("plot", "figures from results: metric bars across systems, or metrics against DRI's k",
+                 configure_plot, run_plot)
