@@ -69,3 +69,12 @@ class MetricUnavailableError(EscbenchError):
     def __init__(self, metric: str, problem: str):
         self.metric = metric
         super().__init__(f"metric {metric!r}: {problem}")
+
+
+class MetricNotApplicableError(EscbenchError):
+    """A metric that does not apply to these outputs (e.g. strategy accuracy for a system
+    that predicts no strategy). The run records it as skipped, not as a failure."""
+
+    def __init__(self, metric: str, reason: str):
+        self.metric = metric
+        super().__init__(f"metric {metric!r} skipped: {reason}")

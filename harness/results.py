@@ -10,7 +10,8 @@ Schema ``escbench.results/1`` (documented in README "Results records")::
     generation    decoding settings {do_sample, temperature, top_p, max_new_tokens, seed, batch_size}
     scores        {column: value}            corpus-level, paper scale
     score_meta    {column: {metric, higher_is_better}}
-    metric_errors {metric: message}          metrics that could not run
+    metric_errors {metric: message}          metrics that could not run (the run exits 1)
+    metric_skipped {metric: reason}          metrics that do not apply to these outputs
     counts        {examples, generated, cached, empty_generations}
     timings       {generation_s, scoring_s, total_s}
     usage         {prompt_tokens, completion_tokens}

@@ -184,6 +184,7 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
         "scores": scored.scores,
         "score_meta": scored.meta,
         "metric_errors": scored.errors,
+        "metric_skipped": scored.skipped,
         "counts": {**counts, "empty_generations": sum(1 for g in generations if not g.text.strip())},
         "timings": {"generation_s": round(generated_at - started, 3),
                     "scoring_s": round(finished - generated_at, 3), "total_s": round(finished - started, 3)},

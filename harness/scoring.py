@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from .errors import ConfigError, EscbenchError
+from .errors import ConfigError, EscbenchError, MetricNotApplicableError
 from .registry import Registry, Sample
 
 
@@ -14,6 +14,7 @@ class CorpusScores:
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     per_sample: dict[str, list] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
     metrics: list[str] = field(default_factory=list)
 
 
@@ -38,12 +39,14 @@ def score_samples(
     on_metric: Callable[[str], None] | None = None,
 ) -> CorpusScores:
     """Run every metric on the samples; a metric that fails is recorded in ``errors`` with
-    its message and the others still run."""
+    its message, one that does not apply in ``skipped``; the others still run."""
     out = CorpusScores(metrics=[name for name, _ in metric_specs])
     for name, args in metric_specs:
         try:
             metric = build_metric(metrics, name, args)
             result = metric.compute(samples)
+        except MetricNotApplicableError as error:
+            out.skipped[name] = str(error)
         except EscbenchError as error:
             out.errors[name] = str(error)
         except Exception as error:  # a metric plugin's bug must not lose the other scores

@@ -8,9 +8,9 @@ import pytest
 from harness import hookimpl
 from harness.cache import GenerationCache, generation_key
 from harness.data import Example, Turn
-from harness.errors import MetricUnavailableError, SystemUnavailableError
+from harness.errors import MetricNotApplicableError, MetricUnavailableError, SystemUnavailableError
 from harness.plugins import PluginHost
-from harness.registry import Generation, GenerationSettings
+from harness.registry import Generation, GenerationSettings, MetricResult
 from harness.results import read_record
 from harness.runner import RunConfig, run
 
@@ -39,6 +39,18 @@ class NeedsJava:
         raise MetricUnavailableError("needs-java", "java not found")
 
 
+class NeedsStrategies:
+    name = "needs-strategies"
+    description = "a metric that only applies to strategy-predicting systems"
+    columns = ["S"]
+    higher_is_better = True
+
+    def compute(self, samples):
+        if not any(s.predicted_strategy for s in samples):
+            raise MetricNotApplicableError("needs-strategies", "no predicted strategies")
+        return MetricResult(scores={"S": 1.0})
+
+
 class Extras:
     @hookimpl
     def register_systems(self):
@@ -46,7 +58,7 @@ class Extras:
 
     @hookimpl
     def register_metrics(self):
-        return [NeedsJava]
+        return [NeedsJava, NeedsStrategies]
 
 
 @pytest.fixture
@@ -153,3 +165,11 @@ def test_lenient_run_writes_rejects_and_scores_the_rest(host, tmp_path):
     assert outcome.records[0]["split"]["n_examples"] == 1
     rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects" / "mine.jsonl").read_text().splitlines()]
     assert [(r["dialogue_id"], "Telepathy" in r["reason"]) for r in rejects] == [("bad-1", True)]
+
+
+def test_a_metric_that_does_not_apply_is_skipped_not_failed(host, tmp_path):
+    outcome = run(_config(tmp_path, metrics=[("needs-strategies", {}), ("word-count", {})]), host)
+    assert outcome.errors == []
+    record = outcome.records[0]
+    assert record["metric_skipped"] == {"needs-strategies": "metric 'needs-strategies' skipped: no predicted strategies"}
+    assert record["metric_errors"] == {} and "S" not in record["scores"]
