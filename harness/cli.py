@@ -104,6 +104,9 @@ def build_run_config(args: argparse.Namespace):
     metrics = None
     if args.metrics or "metrics" in file_config:
         metrics = _named_items(_csv(args.metrics) if args.metrics else file_config["metrics"], "metrics")
+    names = [name for name, _ in systems]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"systems {names}: each system may appear once per run (results are keyed by system name)")
     system_extra = parse_assignments(args.system_args, [n for n, _ in systems], "--system-args")
     systems = [(name, {**base, **system_extra[name]}) for name, base in systems]
     if metrics is not None:
@@ -142,10 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(renderer.render(table_from_records(records, title=f"escbench · split {records[0]['split']['name']}")))
     for path in outcome.record_paths:
         print(f"wrote {path}", file=sys.stderr)
-    return _report_problems(host, outcome.errors)
+    return report_problems(host, outcome.errors)
 
 
-def _report_problems(host, errors: list[str]) -> int:
+def report_problems(host, errors: list[str]) -> int:
+    """Print plugin failures and ``errors`` on stderr; return the exit status (1 if any, else 0)."""
     problems = [f"plugin {f.plugin!r} failed ({f.stage}): {f.error}" for f in host.failures] + errors
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
@@ -205,7 +209,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     width = max((len(r[0]) for r in rows), default=4)
     for name, plugin, description in sorted(rows):
         print(f"{name:<{width}}  {description}  [{plugin}]")
-    return _report_problems(host, [])
+    return report_problems(host, [])
 
 
 # -- score ----------------------------------------------------------------------
@@ -230,50 +234,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     out = args.out or Path(args.file).with_suffix(".scores.json")
     write_json_atomic(out, record)
     print(f"wrote {out}", file=sys.stderr)
-    return _report_problems(host, [f"{k}: {v}" for k, v in scored.errors.items()])
-
-
-# -- leaderboard ----------------------------------------------------------------
-def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from .plugins import get_host
-    from .table import PUBLISHED_FILES, attach_samples, collect_records, leaderboard_tables, read_display_schema
-
-    host = get_host()
-    outputs = {fmt: args.publish / name for fmt, name in PUBLISHED_FILES.items()} if args.publish else {args.format: args.out}
-    renderers = {fmt: host.renderers.get(fmt)() for fmt in outputs}  # unknown formats fail before any work
-    records, sources = collect_records(args.paths)
-    if not records:
-        return _report_problems(host, [f"no results records under {', '.join(map(str, args.paths))}"])
-    tables = leaderboard_tables(
-        records, sources, splits=_csv(args.split) if args.split else None,
-        columns=_csv(args.columns) if args.columns else None, schema=read_display_schema(args.display),
-        by_split=args.by_split, second=args.second, title=args.title, caption=args.caption,
-    )
-    for table in tables:
-        table.row_header = args.row_header or table.row_header
-    if args.ci or args.significance:
-        # The bootstrap re-scores with the metric plugins; it lives with the renderers.
-        from leaderboard.significance import annotate_uncertainty
-
-        for table in tables:
-            annotate_uncertainty(table, host, intervals=args.ci, significance=args.significance,
-                                 resamples=args.resamples, seed=args.seed)
-    for fmt, out in outputs.items():
-        renderer = renderers[fmt]
-        if getattr(renderer, "needs_samples", False) and not any(t.samples for t in tables):
-            for table in tables:
-                attach_samples(table, args.samples)
-        if len(tables) > 1 and hasattr(renderer, "render_many"):
-            text = renderer.render_many(tables)
-        else:
-            text = "\n".join(renderer.render(table) for table in tables)
-        if out is None:
-            print(text, end="" if text.endswith("\n") else "\n")
-        else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
-            print(f"wrote {out}", file=sys.stderr)
-    return _report_problems(host, [])
+    return report_problems(host, [f"{k}: {v}" for k, v in scored.errors.items()])
 
 
 # -- setup ----------------------------------------------------------------------
@@ -290,7 +251,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
         if failure.stage == "setup_resources":
             errors.append(failure.error)
     host.failures = [f for f in host.failures if f.stage != "setup_resources"]
-    return _report_problems(host, errors)
+    return report_problems(host, errors)
 
 
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
@@ -319,29 +280,6 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 
     commands.add("score", "score existing generations with no system involved", configure_score, cmd_score)
 
-    def configure_leaderboard(p):
-        p.add_argument("paths", nargs="*", type=Path, default=[Path("results")],
-                       help="results folders or record files, from any number of runs (default: results)")
-        p.add_argument("--split", help="comma-separated split names, in table order (default: every split found)")
-        p.add_argument("--columns", help="comma-separated score columns, or \"all\" (default: the display schema's set)")
-        p.add_argument("--format", default="terminal", help="terminal, md, latex, html, csv, json (or a plugin's renderer)")
-        p.add_argument("--display", type=Path, help="display schema YAML (default: leaderboard/display.yaml)")
-        p.add_argument("--by-split", action="store_true", help="one table, a group of rows per split (paper Table 12)")
-        p.add_argument("--row-header", help="header of the system column (e.g. 'Train set' in the multi-split view)")
-        p.add_argument("--second", action="store_true", help="underline the second-best value per column")
-        p.add_argument("--ci", action="store_true", help="show ± half-width of the 95%% bootstrap interval")
-        p.add_argument("--significance", action="store_true",
-                       help="mark a best value when a paired bootstrap test says it beats the runner-up (p < 0.05)")
-        p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
-        p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-        p.add_argument("--samples", type=int, default=50, help="examples per split in the HTML sample browser")
-        p.add_argument("--title", help="table title (default: escbench · split NAME)")
-        p.add_argument("--caption", help="table caption (default: split and example count)")
-        p.add_argument("--out", type=Path, help="write the output to this file instead of printing it")
-        p.add_argument("--publish", type=Path, metavar="DIR",
-                       help="write md, latex, html, csv and json into DIR (leaderboard.md, ..., index.html)")
-
-    commands.add("leaderboard", "collect results records into tables", configure_leaderboard, cmd_leaderboard)
     commands.add("setup", "prepare offline resources (embedded model, WordNet...)",
                  lambda p: p.add_argument("--force", action="store_true"), cmd_setup)
     if with_plugins:
@@ -361,9 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import EscbenchError
 
     argv = sys.argv[1:] if argv is None else argv
-    # Plugins may add commands; skip loading them for bare --help/--version to stay instant.
-    quick = not argv or argv[0] in ("-h", "--help", "--version")
-    parser = build_parser(with_plugins=not quick)
+    # Plugins add commands (leaderboard, plot, human...), so help lists them too; plugin modules
+    # keep heavy imports inside their commands, which keeps loading them cheap. --version needs none.
+    parser = build_parser(with_plugins=argv[:1] != ["--version"])
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

@@ -72,7 +72,7 @@ def _git_commit() -> str | None:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def record_stem(system: str, split: str) -> str:

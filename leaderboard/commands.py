@@ -1,11 +1,93 @@
-"""``escbench plot bar|sweep``: figures from results records (registered by the leaderboard plugin)."""
+"""``escbench leaderboard`` (records -> tables in any renderer's format) and ``escbench plot
+bar|sweep`` (figures from records), registered by the leaderboard plugin."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
+from harness.cli import report_problems
 
+# ``escbench leaderboard --publish DIR`` writes one file per format.
+PUBLISHED_FILES = {"md": "leaderboard.md", "latex": "leaderboard.tex", "html": "index.html",
+                   "csv": "leaderboard.csv", "json": "leaderboard.json"}
+
+
+def _names(value: str | None) -> list[str] | None:
+    """Comma-separated names as a list, or None when the option was not given."""
+    return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+# -- escbench leaderboard -----------------------------------------------------------------
+def configure_leaderboard(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, default=[Path("results")],
+                        help="results folders or record files, from any number of runs (default: results)")
+    parser.add_argument("--split", help="comma-separated split names, in table order (default: every split found)")
+    parser.add_argument("--columns", help="comma-separated score columns, or \"all\" (default: the display schema's set)")
+    parser.add_argument("--format", default="terminal", help="terminal, md, latex, html, csv, json (or a plugin's renderer)")
+    parser.add_argument("--display", type=Path, help="display schema YAML (default: leaderboard/display.yaml)")
+    parser.add_argument("--by-split", action="store_true", help="one table, a group of rows per split (paper Table 12)")
+    parser.add_argument("--row-header", help="header of the system column (e.g. 'Train set' in the multi-split view)")
+    parser.add_argument("--second", action="store_true", help="underline the second-best value per column")
+    parser.add_argument("--ci", action="store_true", help="show ± half-width of the 95%% bootstrap interval")
+    parser.add_argument("--significance", action="store_true",
+                        help="mark a best value when a paired bootstrap test says it beats the runner-up (p < 0.05)")
+    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--samples", type=int, default=50, help="examples per split in the HTML sample browser")
+    parser.add_argument("--title", help="table title (default: escbench · split NAME)")
+    parser.add_argument("--caption", help="table caption (default: split and example count)")
+    parser.add_argument("--out", type=Path, help="write the output to this file instead of printing it")
+    parser.add_argument("--publish", type=Path, metavar="DIR",
+                        help="write md, latex, html, csv and json into DIR (leaderboard.md, ..., index.html)")
+
+
+def run_leaderboard(args: argparse.Namespace) -> int:
+    from harness.plugins import get_host
+
+    from .collect import attach_samples, collect_records
+    from .schema import read_display_schema
+    from .tables import leaderboard_tables
+
+    host = get_host()
+    outputs = {fmt: args.publish / name for fmt, name in PUBLISHED_FILES.items()} if args.publish else {args.format: args.out}
+    renderers = {fmt: host.renderers.get(fmt)() for fmt in outputs}  # unknown formats fail before any work
+    records, sources = collect_records(args.paths)
+    if not records:
+        return report_problems(host, [f"no results records under {', '.join(map(str, args.paths))}"])
+    tables = leaderboard_tables(
+        records, sources, splits=_names(args.split), columns=_names(args.columns),
+        schema=read_display_schema(args.display), by_split=args.by_split, second=args.second,
+        title=args.title, caption=args.caption,
+    )
+    for table in tables:
+        table.row_header = args.row_header or table.row_header
+    if args.ci or args.significance:
+        # The bootstrap re-scores with the metric plugins: imported only when asked for.
+        from .significance import annotate_uncertainty
+
+        for table in tables:
+            annotate_uncertainty(table, host, intervals=args.ci, significance=args.significance,
+                                 resamples=args.resamples, seed=args.seed)
+    for fmt, out in outputs.items():
+        renderer = renderers[fmt]
+        if getattr(renderer, "needs_samples", False) and not any(t.samples for t in tables):
+            for table in tables:
+                attach_samples(table, args.samples)
+        if len(tables) > 1 and hasattr(renderer, "render_many"):
+            text = renderer.render_many(tables)
+        else:
+            text = "\n".join(renderer.render(table) for table in tables)
+        if out is None:
+            print(text, end="" if text.endswith("\n") else "\n")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            print(f"wrote {out}", file=sys.stderr)
+    return report_problems(host, [])
+
+
+# -- escbench plot --------------------------------------------------------------------------
 def configure_plot(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=["bar", "sweep"],
                         help="bar: each metric across systems; sweep: each metric against a number such as DRI's k (Figure 4)")
@@ -24,9 +106,11 @@ def configure_plot(parser: argparse.ArgumentParser) -> None:
 
 def run_plot(args: argparse.Namespace) -> int:
     from harness.errors import ConfigError
-    from harness.table import collect_records, leaderboard_tables, read_display_schema, resolve_columns
 
+    from .collect import collect_records
     from .plots import bar_chart, sweep_chart, sweep_points
+    from .schema import read_display_schema, resolve_columns
+    from .tables import leaderboard_tables
 
     records, sources = collect_records(args.paths)
     columns = [c.strip() for c in args.columns.split(",")] if args.columns else None

@@ -14,7 +14,9 @@ from typing import Any
 from harness.data import Turn
 from harness.errors import EscbenchError
 from harness.registry import Sample
-from harness.table import Table, read_samples
+from harness.table import Table
+
+from .collect import read_samples
 
 MARK = "†"
 

@@ -17,7 +17,9 @@ from harness.plugins import PluginHost
 from harness.registry import Generation, GenerationSettings
 from harness.results import read_record
 from harness.runner import RunConfig, run
-from harness.table import leaderboard_tables, read_display_schema, table_from_records
+from harness.table import table_from_records
+from leaderboard.schema import read_display_schema
+from leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
 
@@ -189,7 +191,7 @@ def three_systems(host, tmp_path) -> Path:
 
 
 def _records(folder: Path) -> tuple[list[dict], list[Path]]:
-    from harness.table import collect_records
+    from leaderboard.collect import collect_records
 
     return collect_records([folder])
 
@@ -350,7 +352,8 @@ def test_run_table_without_schema_still_shows_every_column(three_systems):
 # -- bootstrap marks ------------------------------------------------------------------------
 def _corpus_scores(host, record_path: Path, metric: str):
     from harness.scoring import build_metric
-    from harness.table import read_samples, record_details
+    from harness.table import record_details
+    from leaderboard.collect import read_samples
     from leaderboard.significance import _samples
 
     record = read_record(record_path)

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.table import attach_samples, collect_records, leaderboard_tables, read_display_schema
+from leaderboard.collect import attach_samples, collect_records
 from leaderboard.html import HtmlRenderer
+from leaderboard.schema import read_display_schema
+from leaderboard.tables import leaderboard_tables
 
 from test_leaderboard import Hostile, make_results, results_host, write_split
 

@@ -9,8 +9,10 @@ import pytest
 pytest.importorskip("matplotlib", reason="plots need matplotlib (pip install matplotlib)")
 
 from harness.errors import ConfigError
-from harness.table import collect_records, leaderboard_tables, read_display_schema, resolve_columns
+from leaderboard.collect import collect_records
 from leaderboard.plots import bar_chart, sweep_chart, sweep_points
+from leaderboard.schema import read_display_schema, resolve_columns
+from leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
 from test_leaderboard import ONLY_LEADERBOARD, make_results, results_host

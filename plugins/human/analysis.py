@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import DataError
-from harness.table import Column, DisplaySchema, Table
+from harness.table import Column, Table
+from leaderboard.schema import DisplaySchema
 
 from .export import KEY_FILE, KEY_SCHEMA
 from .guideline import Dimension

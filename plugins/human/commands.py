@@ -81,7 +81,7 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from harness.jsonl import write_json_atomic
     from harness.plugins import get_host
-    from harness.table import read_display_schema
+    from leaderboard.schema import read_display_schema
 
     from .analysis import analyse, fleiss_by_dimension, read_key, read_ratings, results_table
 

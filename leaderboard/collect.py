@@ -1,0 +1,109 @@
+"""Results records for a leaderboard: read them from folders, keep the newest per system and
+split (refusing conflicting duplicates), and read the samples file behind a row."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.table import Table
+
+
+def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
+    """Results records under ``paths`` and the file of each; JSON files that are not records
+    (``*.scores.json``, a human-evaluation key...) are skipped with a note on stderr."""
+    import sys
+
+    from harness.errors import DataError
+    from harness.results import find_records, read_record
+
+    records, sources = [], []
+    for path in find_records(paths):
+        if path.name.endswith(".scores.json"):
+            continue
+        try:
+            records.append(read_record(path))
+        except DataError as error:
+            if "not an escbench results record" not in str(error):
+                raise
+            print(f"note: skipped {path} (not a results record)", file=sys.stderr)
+            continue
+        sources.append(path)
+    return records, sources
+
+
+def _identity(record: dict) -> dict[str, Any]:
+    from harness.cache import stable_hash
+
+    system = record.get("system", {})
+    return {
+        "system configuration": system.get("config_sha256") or stable_hash(system.get("config")),
+        "examples": record.get("split", {}).get("examples_sha256"),
+        "generation settings": json.dumps(record.get("generation"), sort_keys=True),
+    }
+
+
+# Row order of the paper's Tables 5-7; other systems follow in alphabetical order.
+PAPER_SYSTEM_ORDER = ("chatgpt", "ask-expert", "llama", "augesc", "augesc+dri", "chatpal-w/o-dri", "chatpal")
+
+
+def system_rank(name: str) -> tuple[int, str]:
+    """Sort key giving rows the paper's order, then alphabetical order."""
+    order = PAPER_SYSTEM_ORDER.index(name) if name in PAPER_SYSTEM_ORDER else len(PAPER_SYSTEM_ORDER)
+    return order, name
+
+
+def newest_records(records: list[dict], sources: list[Path | None] | None = None) -> list[tuple[dict, Path | None]]:
+    """One ``(record, source file)`` per (system, split): the newest by ``created_at``. Two
+    records of the same pair made with a different system config, examples or generation
+    settings are not duplicates but a conflict: ConfigError naming both sources. Rows come
+    in :func:`system_rank` order, whatever order the records were written in."""
+    sources = sources or [None] * len(records)
+    chosen: dict[tuple[str, str], tuple[dict, Path | None]] = {}
+    for record, source in sorted(zip(records, sources), key=lambda pair: pair[0].get("created_at", "")):
+        key = (record["system"]["name"], record.get("split", {}).get("name", ""))
+        if key in chosen:
+            before, before_source = chosen[key]
+            old, new = _identity(before), _identity(record)
+            differing = [what for what in old if old[what] != new[what]]
+            if differing:
+                raise ConfigError(
+                    f"{_where(before, before_source)} and {_where(record, source)} both hold system {key[0]!r} on split {key[1]!r} but "
+                    f"with different {' and '.join(differing)}; keep one of them (or rename the system) "
+                    "before building the leaderboard")
+        chosen[key] = (record, source)
+    return sorted(chosen.values(), key=lambda pair: system_rank(pair[0]["system"]["name"]))
+
+
+def _where(record: dict, source: Path | None) -> str:
+    return str(source) if source else f"the record written {record.get('created_at', '?')}"
+
+
+# -- per-sample data behind the rows --------------------------------------------------------
+def read_samples(details: dict[str, Any]) -> list[dict]:
+    """Lines of the samples file of the record behind a row ([] when the row's record was
+    not read from a file); DataError when the record names a file that is missing or bad."""
+    from harness.errors import DataError
+    from harness.jsonl import read_records
+
+    source, name = details.get("source"), details.get("samples_file")
+    if not source or not name:
+        return []
+    path = Path(source).parent / name
+    if not path.exists():
+        raise DataError(f"samples file {name!r} named by the record is missing", path=str(path))
+    try:
+        return list(read_records(path))
+    except ValueError as error:
+        raise DataError(str(error), path=str(path)) from None
+
+
+SAMPLE_FIELDS = ("id", "context", "reference", "strategy", "prediction", "predicted_strategy")
+
+
+def attach_samples(table: Table, limit: int) -> None:
+    """Fill ``table.samples`` with the first ``limit`` samples of each row (for the HTML page)."""
+    for row in table.rows:
+        rows = read_samples(table.details.get(row, {}))[:limit]
+        table.samples[row] = [{key: sample.get(key) for key in SAMPLE_FIELDS} for sample in rows]
