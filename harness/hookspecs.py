@@ -49,3 +49,11 @@ def setup_resources(force):
     folder...). Return a list of ``(resource, message)`` pairs describing what was done or
     found; raise :class:`harness.errors.EscbenchError` with the fix when it cannot be done.
     ``escbench setup`` calls every plugin's implementation."""
+
+
+@hookspec
+def read_foreign_results(path):
+    """Return a list of escbench results records converted from ``path``, a JSON file written
+    by another tool (e.g. lm-evaluation-harness), or None when the file is not in a format this
+    plugin reads. ``escbench leaderboard`` calls it for JSON files that are not escbench records;
+    raise :class:`harness.errors.DataError` for a file of the right tool that cannot be used."""

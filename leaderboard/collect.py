@@ -11,8 +11,10 @@ from harness.table import Table
 
 
 def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
-    """Results records under ``paths`` and the file of each; JSON files that are not records
-    (``*.scores.json``, a human-evaluation key...) are skipped with a note on stderr."""
+    """Results records under ``paths`` and the file of each. A JSON file that is not a record
+    is offered to the plugins' ``read_foreign_results`` hook (e.g. lm-eval results become
+    records, several per file); one no plugin reads (``*.scores.json``, a human-evaluation
+    key...) is skipped with a note on stderr."""
     import sys
 
     from harness.errors import DataError
@@ -27,10 +29,25 @@ def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
         except DataError as error:
             if "not an escbench results record" not in str(error):
                 raise
-            print(f"note: skipped {path} (not a results record)", file=sys.stderr)
+            foreign = read_foreign_records(path)
+            if not foreign:
+                print(f"note: skipped {path} (not a results record)", file=sys.stderr)
+            records.extend(foreign or [])
+            sources.extend([path] * len(foreign or []))
             continue
         sources.append(path)
     return records, sources
+
+
+def read_foreign_records(path: Path) -> list[dict] | None:
+    """Records converted from another tool's results file by the first plugin whose
+    ``read_foreign_results`` hook recognises it, or None. A plugin that raises is reported
+    with the plugin failures (``escbench leaderboard`` then exits 1)."""
+    from harness.plugins import get_host
+
+    for _plugin, converted in get_host().call_each("read_foreign_results", path=path):
+        return list(converted)
+    return None
 
 
 def _identity(record: dict) -> dict[str, Any]:
