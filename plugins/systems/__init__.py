@@ -5,14 +5,19 @@ import time
 
 from harness import hookimpl
 
+from .commands import register_commands  # noqa: F401  (the `escbench serve` command)
+
 EMBEDDED_RESOURCE = "SmolLM2-135M-Instruct"
 
 
 @hookimpl
 def register_systems():
+    from .ask_expert import AskExpertSystem
+    from .chatgpt import ChatGPTSystem
     from .llama import LlamaSystem
+    from .student import STUDENT_SYSTEMS
 
-    return [LlamaSystem]
+    return [LlamaSystem, ChatGPTSystem, AskExpertSystem, *STUDENT_SYSTEMS]
 
 
 @hookimpl

@@ -1,0 +1,243 @@
+"""The teacher client: many chat requests to an OpenAI-compatible server, journaled and resumable.
+
+:class:`Teacher` sends :class:`TeacherRequest` objects through
+:class:`harness.backends.openai.OpenAIBackend` (whose retry loop handles 429/5xx, timeouts and
+connection errors with backoff and jitter) under three limits: ``concurrency`` requests in
+flight, requests per minute and tokens per minute (:mod:`.ratelimit`). Each completed request
+is appended to the :class:`~.journal.Journal` before anything else happens, keyed by the hash
+of (model, messages, params, sample); a request already in the journal is answered from it
+and never sent. A request that still fails after its retries is reported in its reply
+(``error``) and left out of the journal, so the next run tries it again. Usage and an
+estimated cost are summed in :attr:`Teacher.usage`.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from harness.backends.openai import BackendSettingError, OpenAIBackend, request_params, run_coroutine
+from harness.errors import ConfigError, EscbenchError
+from harness.registry import GenerationSettings
+
+from .journal import Journal, request_key
+from .pricing import PriceTable, Usage
+from .ratelimit import RateLimiter, RequestSlot
+
+CHARS_PER_TOKEN = 4  # rough estimate for the TPM budget before the server reports usage
+TOKENS_PER_MESSAGE = 4
+
+
+@dataclass(frozen=True)
+class TeacherSettings:
+    """Decoding settings for every teacher request. Each request's ``seed`` is derived from
+    ``seed`` and its sample id, so repeated samples of one prompt differ on seeded servers."""
+
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_tokens: int = 2048
+    seed: int = 0
+
+
+@dataclass
+class TeacherRequest:
+    """One prompt. ``sample`` tells apart repeated requests with equal messages (any JSON value);
+    ``tag`` is recorded in the journal for people (scene, dialogue id...) but is not hashed."""
+
+    messages: list[dict[str, str]]
+    sample: Any = 0
+    tag: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TeacherReply:
+    """The answer to one request: raw ``choices`` and ``usage``; ``from_journal`` when it was not
+    sent in this run; ``error`` (and no choices) when it failed after every retry."""
+
+    key: str
+    choices: list[str] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    finish_reasons: list[str | None] = field(default_factory=list)
+    from_journal: bool = False
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.choices[0] if self.choices else ""
+
+    @property
+    def truncated(self) -> bool:
+        """True when the server stopped the first choice at ``max_tokens``."""
+        return bool(self.finish_reasons) and self.finish_reasons[0] == "length"
+
+
+Parser = Callable[[TeacherRequest, TeacherReply], Any]
+
+
+def _sample_seed(base: int, sample: Any) -> int:
+    digest = hashlib.sha256(json.dumps(sample, sort_keys=True).encode("utf-8")).digest()
+    return (base + int.from_bytes(digest[:4], "big")) % (2 ** 31)
+
+
+def estimated_tokens(messages: Sequence[dict[str, str]], max_tokens: int) -> int:
+    """Tokens a request may use, for the TPM budget: prompt characters / 4 plus ``max_tokens``."""
+    prompt = sum(len(m.get("content", "")) for m in messages) // CHARS_PER_TOKEN
+    return prompt + TOKENS_PER_MESSAGE * len(messages) + max_tokens
+
+
+class Teacher:
+    """See the module doc. ``rpm``/``tpm`` None means unlimited; ``task`` names the pipeline
+    step in journal records. Construction sends nothing; :meth:`run` does."""
+
+    def __init__(self, backend: OpenAIBackend, journal: Journal, settings: TeacherSettings = TeacherSettings(),
+                 rpm: float | None = None, tpm: float | None = None, prices: PriceTable | None = None,
+                 task: str = "teacher"):
+        for name, value in (("rpm", rpm), ("tpm", tpm)):
+            if value is not None and value <= 0:
+                raise ConfigError(f"teacher setting --{name} must be > 0, got {value!r}")
+        self.backend, self.journal, self.settings = backend, journal, settings
+        self.rpm, self.tpm, self.task = rpm, tpm, task
+        self.prices = prices or PriceTable({})
+        self.usage = Usage()
+        self._checked = False
+
+    @property
+    def model(self) -> str:
+        return self.backend.model
+
+    def params_for(self, request: TeacherRequest) -> dict[str, Any]:
+        settings = GenerationSettings(do_sample=self.settings.temperature > 0, temperature=self.settings.temperature,
+                                      top_p=self.settings.top_p, max_new_tokens=self.settings.max_tokens,
+                                      seed=_sample_seed(self.settings.seed, request.sample))
+        return request_params(settings, n=1, stop=None)
+
+    def key_for(self, request: TeacherRequest) -> str:
+        return request_key(self.model, request.messages, self.params_for(request), request.sample)
+
+    def pending(self, requests: Sequence[TeacherRequest]) -> list[TeacherRequest]:
+        """The requests a run would send (not in the journal), each key once, in order."""
+        seen: set[str] = set()
+        out = []
+        for request in requests:
+            key = self.key_for(request)
+            if key not in self.journal and key not in seen:
+                seen.add(key)
+                out.append(request)
+        return out
+
+    def run(self, requests: Sequence[TeacherRequest], parse: Parser | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list[TeacherReply]:
+        """One reply per request, in order. ``parse(request, reply)`` (a JSON-able summary) is
+        stored in the journal next to the response. Raises BackendSettingError (bad URL, key,
+        model) at once; other failures become replies with ``error`` set."""
+        keys = [self.key_for(request) for request in requests]
+        replies: dict[str, TeacherReply] = {}
+        todo: dict[str, TeacherRequest] = {}
+        for key, request in zip(keys, requests):
+            record = self.journal.get(key)
+            if record is not None:
+                replies[key] = _reply_from_record(record)
+            elif key not in todo:
+                todo[key] = request
+        self.usage.from_journal += len(replies)
+        if todo:
+            self._check()
+            sent_before, retries_before = self.backend.stats.requests, self.backend.stats.retries
+            try:
+                run_coroutine(self._send_all(todo, replies, parse, progress))
+            finally:
+                self.usage.requests_sent += self.backend.stats.requests - sent_before
+                self.usage.retries += self.backend.stats.retries - retries_before
+        self.usage.price(self.prices, self.model)
+        return [replies[key] for key in keys]
+
+    def _check(self) -> None:
+        if not self._checked:
+            self.backend.load()
+            self._checked = True
+
+    async def _send_all(self, todo: dict[str, TeacherRequest], replies: dict[str, TeacherReply],
+                        parse: Parser | None, progress: Callable[[int, int], None] | None) -> None:
+        semaphore = asyncio.Semaphore(self.backend.concurrency)
+        rpm = RateLimiter(self.rpm) if self.rpm else None
+        tpm = RateLimiter(self.tpm) if self.tpm else None
+        total, done = len(todo), 0
+
+        async with self.backend._client() as client:
+            async def one(key: str, request: TeacherRequest) -> None:
+                nonlocal done
+                params = self.params_for(request)
+                budget = estimated_tokens(request.messages, self.settings.max_tokens)
+                started = time.time()
+                try:
+                    # The backend's retry loop; RequestSlot applies our limits to every attempt.
+                    result = await self.backend._request(client, RequestSlot(semaphore, rpm, tpm, budget),
+                                                         request.messages, params)
+                except BackendSettingError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - one failed request must not stop the run
+                    detail = str(error) if isinstance(error, EscbenchError) else f"{type(error).__name__}: {error}"
+                    replies[key] = TeacherReply(key, error=detail)
+                    self.usage.failed += 1
+                else:
+                    if tpm is not None and result.usage:
+                        tpm.settle(budget, sum(result.usage.values()))
+                    reply = TeacherReply(key, list(result.choices), dict(result.usage), list(result.finish_reasons))
+                    self._journal(key, request, params, reply, parse, time.time() - started, result.attempts)
+                    replies[key] = reply
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+
+            tasks = [asyncio.ensure_future(one(key, request)) for key, request in todo.items()]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+
+    def _journal(self, key: str, request: TeacherRequest, params: dict, reply: TeacherReply,
+                 parse: Parser | None, elapsed_s: float, attempts: int) -> None:
+        """Append the completed request (synchronously: before the loop sends anything else)."""
+        self.usage.completed += 1
+        self.usage.add_tokens(reply.usage)
+        self.journal.append({
+            "key": key, "task": self.task, "model": self.model, "messages": request.messages,
+            "params": params, "sample": request.sample, "tag": request.tag,
+            "response": {"choices": reply.choices, "usage": reply.usage,
+                         "finish_reasons": reply.finish_reasons, "attempts": attempts},
+            "parsed": _safe_parse(parse, request, reply),
+            "elapsed_s": round(elapsed_s, 3), "finished_at": round(time.time(), 3),
+        })
+
+
+def _safe_parse(parse: Parser | None, request: TeacherRequest, reply: TeacherReply) -> Any:
+    """The parser's summary; a parser bug must not cost the journal record (the raw answer)."""
+    if parse is None:
+        return None
+    try:
+        return parse(request, reply)
+    except Exception as error:  # noqa: BLE001
+        return {"parser_error": f"{type(error).__name__}: {error}"}
+
+
+def _reply_from_record(record: dict) -> TeacherReply:
+    response = record.get("response") or {}
+    return TeacherReply(record["key"], list(response.get("choices") or []), dict(response.get("usage") or {}),
+                        list(response.get("finish_reasons") or []), from_journal=True)
+
+
+def journal_usage(journal: Journal, prices: PriceTable, model: str) -> Usage:
+    """Tokens and cost of every completed request in the journal (all runs together)."""
+    total = Usage()
+    for record in journal:
+        if record.get("model") == model:
+            total.completed += 1
+            total.add_tokens((record.get("response") or {}).get("usage") or {})
+    total.price(prices, model)
+    return total

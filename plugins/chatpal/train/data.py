@@ -1,0 +1,235 @@
+"""Training data for students: dialogues (and DRI alternatives) -> supervised pairs.
+
+Every supporter turn with text becomes one :class:`TrainingPair` (the turns before it as
+context, the turn as target). A DRI file (see :mod:`.dri_file`) adds, for each inpainted turn,
+one pair per alternative with the same context. Pairs are plain data; rendering and
+tokenisation happen in :mod:`.collate` through the shared student format.
+
+Sources are dialogue files (ExTES/ESConv JSON, escbench JSONL) or split YAMLs (then the
+named ``partition`` of the split is used, so a test partition never leaks into training).
+Validation pairs are held out by whole dialogue, deterministically from the dialogue id.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from harness.catalogs import StrategyCatalog
+from harness.data import Dialogue, Example
+from harness.errors import ConfigError, DataError
+from harness.models import file_sha256
+
+from .dri_file import DriRecord
+
+SPLIT_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class TrainingPair:
+    """One supervised example: ``context`` (an Example whose reference is the original reply)
+    and the ``response`` / ``strategy`` to learn. ``origin`` is ``"dialogue"`` or ``"dri"``."""
+
+    id: str
+    context: Example
+    strategy: str | None
+    response: str
+    origin: str = "dialogue"
+
+
+@dataclass
+class DataSource:
+    """Provenance of one input file, recorded in the training card."""
+
+    path: str
+    sha256: str
+    kind: str  # "dialogues", "split" or "dri"
+    count: int  # dialogues read (or DRI lines)
+    partition: str | None = None
+    dialogue_file: str | None = None  # for a split: the dialogue file it reads
+    dialogue_file_sha256: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {"path": self.path, "sha256": self.sha256, "kind": self.kind, "count": self.count}
+        if self.kind.endswith("split"):
+            out.update(partition=self.partition, dialogue_file=self.dialogue_file,
+                       dialogue_file_sha256=self.dialogue_file_sha256)
+        return out
+
+    def hashes(self) -> list[str]:
+        """Every content hash this source stands for (a split: its YAML and its data)."""
+        return [h for h in (self.sha256, self.dialogue_file_sha256) if h]
+
+
+@dataclass
+class TrainingData:
+    """Train and validation pairs, where they came from, and counts for the card."""
+
+    train: list[TrainingPair]
+    valid: list[TrainingPair]
+    sources: list[DataSource]
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+def load_source_dialogues(
+    specs: Sequence[str | Path], catalog: StrategyCatalog, partition: str = "train"
+) -> tuple[list[Dialogue], list[DataSource]]:
+    """Dialogues from every file or split YAML in ``specs``, in order.
+
+    Raises DataError for unreadable files and for a dialogue id seen twice (DRI lines
+    refer to dialogues by id); ConfigError when a split YAML uses another strategy catalog.
+    """
+    from harness.loaders import load_dialogues
+    from harness.splits import load_split, read_split_spec
+
+    dialogues: list[Dialogue] = []
+    sources: list[DataSource] = []
+    seen: dict[str, str] = {}
+    for spec in specs:
+        path = Path(spec).expanduser()
+        if path.suffix.lower() in SPLIT_SUFFIXES:
+            split = read_split_spec(path)
+            split_catalog = split.source.get("strategies", "extes")
+            if split_catalog != catalog.name:
+                raise ConfigError(
+                    f"{path}: split {split.name!r} uses the {split_catalog!r} strategy catalog but "
+                    f"training uses {catalog.name!r}: pass --catalog {split_catalog}")
+            split_data = load_split(split, partition=partition)
+            loaded, data_file = split_data.dialogues, Path(split_data.source_path)
+            kind, used_partition = "split", partition
+        else:
+            loaded = load_dialogues(path, catalog=catalog).dialogues
+            kind, used_partition, data_file = "dialogues", None, None
+        for dialogue in loaded:
+            if dialogue.id in seen:
+                raise DataError(f"dialogue id {dialogue.id!r} also appears in {seen[dialogue.id]}: "
+                                "ids must be unique across training files", str(path))
+            seen[dialogue.id] = str(path)
+        dialogues.extend(loaded)
+        sources.append(DataSource(str(path.resolve()), file_sha256(path), kind, len(loaded), used_partition,
+                                  str(data_file.resolve()) if data_file else None,
+                                  file_sha256(data_file) if data_file else None))
+    return dialogues, sources
+
+
+def dialogue_pairs(dialogue: Dialogue) -> list[TrainingPair]:
+    """One pair per supporter turn with text, context = every turn before it."""
+    pairs = []
+    for index in dialogue.supporter_turn_indices():
+        turn = dialogue.turns[index]
+        if not turn.text.strip():
+            continue
+        pairs.append(TrainingPair(f"{dialogue.id}:{index}", _context(dialogue, index),
+                                  turn.strategy, turn.text))
+    return pairs
+
+
+def dri_pairs(
+    records: Sequence[DriRecord], dialogues: dict[str, Dialogue], path: str
+) -> tuple[list[TrainingPair], int]:
+    """Pairs for the DRI alternatives of turns in ``dialogues``; also how many DRI lines were
+    skipped because their dialogue is not among them (another partition or file).
+
+    An alternative without a strategy label keeps the original turn's strategy. DataError
+    (file, line) when a line points at a turn that is not a supporter turn or whose text
+    differs from the original recorded in the DRI file (the files are out of step).
+    """
+    pairs: list[TrainingPair] = []
+    skipped = 0
+    for record in records:
+        dialogue = dialogues.get(record.dialogue_id)
+        if dialogue is None:
+            skipped += 1
+            continue
+        where = f"line {record.line}"
+        if not 0 <= record.turn_index < len(dialogue.turns):
+            raise DataError(f"turn_index {record.turn_index} is outside dialogue {dialogue.id!r} "
+                            f"({len(dialogue.turns)} turns)", path, where)
+        turn = dialogue.turns[record.turn_index]
+        if turn.role != "ai":
+            raise DataError(f"turn {record.turn_index} of dialogue {dialogue.id!r} is a user turn; "
+                            "DRI inpaints supporter turns only", path, where)
+        if _squash(turn.text) != _squash(record.original_text):
+            raise DataError(f"'original.text' differs from turn {record.turn_index} of dialogue "
+                            f"{dialogue.id!r}: the DRI file was made from other dialogue data",
+                            path, where)
+        context = _context(dialogue, record.turn_index)
+        for number, alternative in enumerate(record.alternatives):
+            pairs.append(TrainingPair(f"{dialogue.id}:{record.turn_index}:dri{number}", context,
+                                      alternative.strategy or turn.strategy, alternative.text, "dri"))
+    return pairs, skipped
+
+
+def hold_out_dialogues(
+    dialogues: Sequence[Dialogue], fraction: float, seed: int
+) -> tuple[list[Dialogue], list[Dialogue]]:
+    """``(train, valid)``: about ``fraction`` of the dialogues (at least one when the fraction
+    is positive and there are two or more), picked by a hash of ``seed`` and the id."""
+    import hashlib
+
+    if not 0 <= fraction < 1:
+        raise ConfigError(f"--valid-fraction {fraction} must be at least 0 and below 1")
+    if fraction == 0 or len(dialogues) < 2:
+        return list(dialogues), []
+
+    def rank(dialogue: Dialogue) -> bytes:
+        return hashlib.sha256(f"{seed}:{dialogue.id}".encode()).digest()
+
+    count = max(1, math.floor(len(dialogues) * fraction))
+    held = {d.id for d in sorted(dialogues, key=rank)[:count]}
+    return [d for d in dialogues if d.id not in held], [d for d in dialogues if d.id in held]
+
+
+def build_training_data(
+    dialogues: Sequence[Dialogue],
+    sources: list[DataSource],
+    dri: tuple[list[DriRecord], DataSource] | None = None,
+    valid_dialogues: Sequence[Dialogue] | None = None,
+    valid_fraction: float = 0.05,
+    seed: int = 0,
+) -> TrainingData:
+    """Train/validation pairs from loaded dialogues (and DRI records).
+
+    ``valid_dialogues`` given: they are the validation set; otherwise ``valid_fraction`` of
+    ``dialogues`` is held out. DRI alternatives are used for training dialogues only, so
+    validation loss is measured on original turns. DataError when nothing is left to train
+    on, naming the inputs.
+    """
+    names = ", ".join(source.path for source in sources) or "(no files)"
+    if valid_dialogues is None:
+        train_dialogues, valid_dialogues = hold_out_dialogues(dialogues, valid_fraction, seed)
+    else:
+        train_dialogues = list(dialogues)
+    train = [pair for dialogue in train_dialogues for pair in dialogue_pairs(dialogue)]
+    valid = [pair for dialogue in valid_dialogues for pair in dialogue_pairs(dialogue)]
+    stats = {"dialogues": len(train_dialogues), "valid_dialogues": len(valid_dialogues),
+             "dialogue_pairs": len(train), "valid_pairs": len(valid)}
+    if dri is not None:
+        records, dri_source = dri
+        by_id = {dialogue.id: dialogue for dialogue in train_dialogues}
+        extra, skipped = dri_pairs(records, by_id, dri_source.path)
+        known = {dialogue.id for dialogue in dialogues} | {d.id for d in valid_dialogues}
+        if not records:
+            raise DataError("the DRI file has no records: drop --dri or pass the file DRI wrote", dri_source.path)
+        if not any(record.dialogue_id in known for record in records):
+            raise DataError(f"no DRI line refers to a dialogue in the training data ({names}): "
+                            "pass the DRI file made from these dialogues", dri_source.path)
+        train += extra
+        sources = sources + [dri_source]
+        stats.update(dri_pairs=len(extra), dri_lines_skipped=skipped)
+    if not train:
+        raise DataError(f"no supporter turns to train on in {names}"
+                        + (" after holding out validation dialogues" if valid_dialogues else ""))
+    return TrainingData(train, valid, sources, stats)
+
+
+def _context(dialogue: Dialogue, index: int) -> Example:
+    turn = dialogue.turns[index]
+    return Example(dialogue_id=dialogue.id, turn_index=index, context=dialogue.turns[:index],
+                   reference=turn.text, strategy=turn.strategy, scene=dialogue.scene,
+                   description=dialogue.description)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,167 @@
+"""The fine-tuned student systems of Tables 5-7: ``augesc``, ``augesc+dri``,
+``chatpal-w/o-dri`` and ``chatpal``.
+
+A student is a base model, a PEFT adapter (LoRA or adaption-prompt) and the prompt format
+of :mod:`plugins.systems.student_format`. The AugESC students are trained on AugESC-recipe
+data (no strategy labels) and write just the reply; the ChatPal students are trained on
+ExTES-style data with strategy prediction and write ``[Strategy] reply``. The ``+dri``
+variants differ only in their training data (Diverse Response Inpainting), i.e. in the
+adapter. Any generation is parsed the same way: a leading ``[tag]`` becomes
+``predicted_strategy`` (None when missing or unknown) and never reaches the metrics.
+
+Without ``adapter=PATH`` a student looks in ``<escbench cache>/adapters/<name>`` (where
+training writes it) and fails in ``prepare`` naming the ``adapter`` setting when absent.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+from harness.catalogs import StrategyCatalog, load_strategy_catalog
+from harness.data import Example
+from harness.errors import ConfigError, EscbenchError, SystemUnavailableError
+from harness.paths import cache_dir
+from harness.registry import Generation, GenerationSettings
+
+from .backend_choice import backend_identity, make_backend, unavailable
+from .student_format import context_messages, default_prompt_path, fit_messages, parse_output
+from .templates import PromptFile
+
+LOCAL_BACKENDS = ("hf", "vllm")
+
+
+def default_adapter_dir(system_name: str) -> Path:
+    """Where training puts a student's adapter: ``<cache>/adapters/<name, / and + replaced>``."""
+    safe = system_name.replace("/", "-").replace("+", "-plus-")
+    return cache_dir() / "adapters" / safe
+
+
+class StudentSystem:
+    """Base model + adapter + student prompt format (see module doc); subclasses set the name
+    and whether the student was trained to predict strategies."""
+
+    name: ClassVar[str] = "student"
+    description: ClassVar[str] = "a fine-tuned student"
+    with_strategy: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        adapter: str | None = None,
+        base_model: str = "smollm2",
+        prompt: str | None = None,
+        catalog: str = "extes",
+        backend: str = "hf",
+        dtype: str = "auto",
+        device: str = "auto",
+        load_8bit: bool = False,
+        trust_remote_code: bool = False,
+        max_context_turns: int | None = None,
+        max_prompt_tokens: int | None = None,
+    ):
+        if backend not in LOCAL_BACKENDS:
+            raise ConfigError(f"system {self.name!r}: backend={backend!r} must be one of {', '.join(LOCAL_BACKENDS)}")
+        for setting, value in (("max_context_turns", max_context_turns), ("max_prompt_tokens", max_prompt_tokens)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigError(f"system {self.name!r}: {setting}={value!r} must be a positive integer")
+        self.adapter = str(adapter) if adapter else str(default_adapter_dir(self.name))
+        self.adapter_given = bool(adapter)
+        self.base_model = str(base_model)
+        self.catalog_name = catalog
+        self.backend_kind = backend
+        self.max_context_turns = max_context_turns
+        self.max_prompt_tokens = max_prompt_tokens
+        self.prompt = PromptFile(self.name, "prompt", prompt or default_prompt_path(self.with_strategy))
+        try:
+            self.backend = make_backend(backend, self.base_model, adapter=self.adapter, dtype=dtype, device=device,
+                                        load_8bit=load_8bit, trust_remote_code=trust_remote_code)
+        except ConfigError as error:
+            raise ConfigError(f"system {self.name!r}: {error}") from None
+
+    def _unavailable(self, error: EscbenchError) -> SystemUnavailableError:
+        values = {"adapter": self.adapter, "base_model": self.base_model, "backend": self.backend_kind}
+        return unavailable(self.name, error, values=values, fallback_setting="model", rename={"model": "base_model"})
+
+    def catalog(self) -> StrategyCatalog:
+        try:
+            return load_strategy_catalog(self.catalog_name)
+        except ConfigError as error:
+            raise SystemUnavailableError(self.name, f"setting catalog={self.catalog_name!r}: {error}") from None
+
+    def _check_adapter(self) -> None:
+        if not (Path(self.adapter).expanduser() / "adapter_config.json").is_file():
+            how = "" if self.adapter_given else " (the default place training writes to)"
+            raise SystemUnavailableError(
+                self.name, f"setting adapter={self.adapter!r}: no PEFT adapter there{how}: train one "
+                f"or pass adapter=PATH to an adapter folder for base_model={self.base_model!r}")
+
+    def config(self) -> dict[str, Any]:
+        """What identifies the outputs: weights, adapter hash, prompt hash, format options."""
+        try:
+            identity = backend_identity(self.backend_kind, self.backend)
+        except ConfigError as error:
+            raise self._unavailable(error) from None
+        identity["base_model"] = identity.pop("model")
+        return {
+            "system": self.name, **identity, "with_strategy": self.with_strategy,
+            "catalog": self.catalog().name, "prompt": self.prompt.spec, "prompt_sha256": self.prompt.sha256(),
+            "max_context_turns": self.max_context_turns, "max_prompt_tokens": self.max_prompt_tokens,
+        }
+
+    def prepare(self) -> None:
+        """Check the adapter folder and prompt, then load base model + adapter."""
+        self._check_adapter()
+        self.prompt.text
+        self.catalog()
+        try:
+            self.backend.load()
+        except EscbenchError as error:
+            raise self._unavailable(error) from None
+
+    def messages(self, example: Example) -> list[dict[str, str]]:
+        """The student prompt for one example (oldest turns dropped to fit ``max_prompt_tokens``)."""
+        messages = context_messages(example, self.with_strategy, self.prompt.text, self.max_context_turns)
+        tokenizer = getattr(self.backend, "tokenizer", None)
+        if self.max_prompt_tokens and tokenizer is not None:
+            messages = fit_messages(messages, tokenizer, self.max_prompt_tokens)
+        return messages
+
+    def generate(self, examples: Sequence[Example], settings: GenerationSettings,
+                 progress: Callable[[int], None] | None = None) -> list[Generation]:
+        """One parsed reply per example: ``text`` without the tag, ``predicted_strategy``
+        from it, ``raw`` the model's output as generated."""
+        self.prepare()
+        outputs = self.backend.generate([self.messages(e) for e in examples], settings, progress=progress)
+        catalog = self.catalog()
+        generations = []
+        for output in outputs:
+            strategy, response = parse_output(output.text, catalog)
+            generations.append(Generation(text=response, predicted_strategy=strategy, raw=output.raw,
+                                          usage=dict(output.usage)))
+        return generations
+
+
+class AugESCStudent(StudentSystem):
+    name = "augesc"
+    description = "Student fine-tuned on AugESC-recipe dialogues (no strategy labels), without DRI"
+    with_strategy = False
+
+
+class AugESCDRIStudent(StudentSystem):
+    name = "augesc+dri"
+    description = "Student fine-tuned on AugESC-recipe dialogues (no strategy labels), with DRI"
+    with_strategy = False
+
+
+class ChatPalNoDRIStudent(StudentSystem):
+    name = "chatpal-w/o-dri"
+    description = "ChatPal student fine-tuned on ExTES-style data with strategy prediction, without DRI"
+    with_strategy = True
+
+
+class ChatPalStudent(StudentSystem):
+    name = "chatpal"
+    description = "ChatPal: student fine-tuned on ExTES-style data with strategy prediction and DRI"
+    with_strategy = True
+
+
+STUDENT_SYSTEMS = [AugESCStudent, AugESCDRIStudent, ChatPalNoDRIStudent, ChatPalStudent]
