@@ -77,9 +77,10 @@ def test_default_prompt_file_has_comments_removed_and_both_placeholders():
 
 
 def test_plugin_registers_the_llama_system():
-    (system_class,) = register_systems()
-    assert system_class is LlamaSystem
-    assert system_class.name == "llama"
+    classes = register_systems()
+    assert LlamaSystem in classes
+    assert [c.name for c in classes] == ["llama", "chatgpt", "ask-expert", "augesc", "augesc+dri",
+                                         "chatpal-w/o-dri", "chatpal"]
     assert isinstance(LlamaSystem(), System)
 
 

@@ -188,7 +188,9 @@ class OpenAIBackend:
                 f"export the key in {self.api_key_env}, or point base_url at a local server")
         return KEYLESS_PLACEHOLDER
 
-    def _client(self, timeout: float | None = None):
+    def open_client(self, timeout: float | None = None):
+        """An ``AsyncOpenAI`` client for this endpoint; it never retries on its own (the
+        retries are :meth:`request_with_retries`'s), so use it with that method."""
         from openai import AsyncOpenAI
 
         return AsyncOpenAI(api_key=self.api_key(), base_url=self.base_url, max_retries=0,
@@ -205,7 +207,7 @@ class OpenAIBackend:
     async def _check(self) -> None:
         import openai
 
-        async with self._client(timeout=min(self.timeout, 10.0) or 10.0) as client:
+        async with self.open_client(timeout=min(self.timeout, 10.0) or 10.0) as client:
             try:
                 page = await client.models.list()
             except openai.NotFoundError:
@@ -292,10 +294,10 @@ class OpenAIBackend:
         semaphore = asyncio.Semaphore(self.concurrency)
         done = 0
 
-        async with self._client() as client:
+        async with self.open_client() as client:
             async def one(messages):
                 nonlocal done
-                result = await self._request(client, semaphore, messages, params)
+                result = await self.request_with_retries(client, semaphore, messages, params)
                 done += 1
                 if progress is not None:
                     progress(done)
@@ -310,7 +312,7 @@ class OpenAIBackend:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
 
-    async def _request(self, client, semaphore, messages, params) -> ChatResult:
+    async def request_with_retries(self, client, semaphore, messages, params) -> ChatResult:
         import openai
 
         attempt = 0

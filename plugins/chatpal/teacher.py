@@ -166,7 +166,7 @@ class Teacher:
         tpm = RateLimiter(self.tpm) if self.tpm else None
         total, done = len(todo), 0
 
-        async with self.backend._client() as client:
+        async with self.backend.open_client() as client:
             async def one(key: str, request: TeacherRequest) -> None:
                 nonlocal done
                 params = self.params_for(request)
@@ -174,7 +174,7 @@ class Teacher:
                 started = time.time()
                 try:
                     # The backend's retry loop; RequestSlot applies our limits to every attempt.
-                    result = await self.backend._request(client, RequestSlot(semaphore, rpm, tpm, budget),
+                    result = await self.backend.request_with_retries(client, RequestSlot(semaphore, rpm, tpm, budget),
                                                          request.messages, params)
                 except BackendSettingError:
                     raise

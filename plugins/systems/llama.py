@@ -138,3 +138,9 @@ class LlamaSystem:
             for example in examples
         ]
         return self.backend.generate(conversations, settings, progress=progress)
+
+    def chat(self, conversations: list[list[dict]], settings: GenerationSettings, stop: list[str] | None = None):
+        """Reply to whole chat conversations as given (``escbench serve`` uses this so a
+        caller's own system message is kept); one output per conversation."""
+        self.prepare()
+        return self.backend.generate(conversations, settings, stop=stop)

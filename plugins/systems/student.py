@@ -94,6 +94,16 @@ class StudentSystem:
                 self.name, f"setting adapter={self.adapter!r}: no PEFT adapter there{how}: train one "
                 f"or pass adapter=PATH to an adapter folder for base_model={self.base_model!r}")
 
+    def _check_training_card(self) -> None:
+        """An adapter trained by ``escbench train`` carries a card: refuse a base model, tag
+        format or prompt other than the ones it was trained with (no silent drift)."""
+        from plugins.chatpal.train.card import check_student  # the card's one reader
+
+        try:
+            check_student(self.adapter, self.base_model, self.with_strategy, self.prompt.text, system=self.name)
+        except ConfigError as error:
+            raise SystemUnavailableError(self.name, str(error)) from None
+
     def config(self) -> dict[str, Any]:
         """What identifies the outputs: weights, adapter hash, prompt hash, format options."""
         try:
@@ -108,10 +118,12 @@ class StudentSystem:
         }
 
     def prepare(self) -> None:
-        """Check the adapter folder and prompt, then load base model + adapter."""
+        """Check the adapter folder, its training card and the prompt, then load base model +
+        adapter."""
         self._check_adapter()
         self.prompt.text
         self.catalog()
+        self._check_training_card()
         try:
             self.backend.load()
         except EscbenchError as error:
