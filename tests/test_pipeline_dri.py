@@ -8,7 +8,7 @@ from fake_openai_server import Faults, FakeServer, FakeTeacher
 from harness.loaders import load_dialogues
 from plugins.chatpal.augment import load_posts
 from plugins.chatpal.dri import choose_turns
-from plugins.chatpal.pipeline_commands import main
+from harness.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "tasks" / "seed" / "seed_dialogues.json"

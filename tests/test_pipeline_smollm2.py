@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.chatpal.pipeline_commands import main
+from harness.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = [{"id": "tiny-1", "scene": "Academic Stress", "description": "A student dreads tomorrow's exam.",

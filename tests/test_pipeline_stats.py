@@ -8,7 +8,7 @@ import pytest
 
 from harness.catalogs import load_strategy_catalog
 from harness.data import Dialogue, Turn
-from plugins.chatpal.pipeline_commands import main
+from harness.cli import main
 from plugins.chatpal.stats import Abbreviations, compute_stats, merged_strategies, phase_of, transition_table
 
 EV, RS, SO, AFF = "Emotional Validation", "Reflective Statements", "Suggest Options", "Affirmation"

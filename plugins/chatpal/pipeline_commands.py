@@ -2,13 +2,11 @@
 
 ``register_pipeline_commands(commands)`` adds them to escbench's CLI (the chatpal plugin's
 ``register_commands`` hook calls it). Only argparse work happens here; each command imports
-what it needs when it runs. ``python -m plugins.chatpal.pipeline_commands COMMAND ...`` runs
-them without the plugin system (same parser, same code).
+what it needs when it runs.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from .teacher_options import add_teacher_arguments
@@ -120,26 +118,3 @@ def register_pipeline_commands(commands) -> None:
     commands.add("augment", "AugESC recipe: a teacher completes whole dialogues from situation posts",
                  configure_augment, _runner("augment"))
     commands.add("stats", "dataset statistics: paper Tables 1, 2, 9, 10 and Figure 3", configure_stats, _runner("stats"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run a pipeline command without loading other plugins (errors printed as escbench does)."""
-    from harness.cli import CommandRegistrar
-    from harness.errors import EscbenchError
-
-    parser = argparse.ArgumentParser(prog="escbench-pipeline")
-    register_pipeline_commands(CommandRegistrar(parser.add_subparsers(dest="command", required=True)))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except EscbenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: answered requests are in the journal; run the same command again to resume",
-              file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
