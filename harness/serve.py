@@ -250,6 +250,7 @@ def completion_body(served_name: str, request: ChatRequest, generations: list[Ge
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+    disable_nagle_algorithm = True  # headers and body are two writes: avoid the delayed-ACK stall
     server: "_HTTPServer"
 
     def do_GET(self) -> None:

@@ -313,15 +313,22 @@ class OpenAIBackend:
                 raise
 
     async def request_with_retries(self, client, semaphore, messages, params) -> ChatResult:
+        """One chat completion, retried on 429/5xx/timeouts/connection errors (honouring
+        ``retry-after``) up to ``max_retries``; ``semaphore`` is any async context manager
+        that admits the request (a concurrency cap, or a rate-limit slot)."""
         import openai
+        from openai.types.chat import ChatCompletion
 
+        # The body goes through client.post as plain JSON: chat.completions.create would
+        # first walk every message through the SDK's typed-dict transform, which costs
+        # more CPU per request than everything else here at high concurrency.
+        body = {"model": self.model, "messages": list(messages), **params}
         attempt = 0
         while True:
             async with semaphore:
                 self._count(requests=1)
                 try:
-                    response = await client.chat.completions.create(
-                        model=self.model, messages=messages, **params)
+                    response = await client.post("/chat/completions", body=body, cast_to=ChatCompletion)
                     return self._result(response, attempt + 1)
                 except openai.APIStatusError as error:
                     status = error.status_code
