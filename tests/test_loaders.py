@@ -32,13 +32,13 @@ def write_json(path: Path, document: object) -> Path:
 # --- ExTES -------------------------------------------------------------------------------
 
 def test_extes_ids_come_from_file_stem_and_index():
-    result = load_dialogues(FIXTURES / "extes_clean.json")
-    assert [d.id for d in result.dialogues] == ["extes_clean-00000", "extes_clean-00001"]
+    result = load_dialogues(FIXTURES / "clean_extes_format.json")
+    assert [d.id for d in result.dialogues] == ["clean_extes_format-00000", "clean_extes_format-00001"]
     assert result.rejects == []
 
 
 def test_extes_roles_scene_and_description():
-    first = load_dialogues(FIXTURES / "extes_clean.json").dialogues[0]
+    first = load_dialogues(FIXTURES / "clean_extes_format.json").dialogues[0]
     assert roles(first) == ["ai", "user"] * 4 + ["ai"]
     assert first.scene == "Academic Stress"
     assert first.description.startswith("A second-year student")
@@ -46,7 +46,7 @@ def test_extes_roles_scene_and_description():
 
 
 def test_extes_strategy_spellings_are_normalised_and_greetings_have_none():
-    first, second = load_dialogues(FIXTURES / "extes_clean.json").dialogues
+    first, second = load_dialogues(FIXTURES / "clean_extes_format.json").dialogues
     assert supporter_strategies(first) == [
         None, "Reflective Statements", "Emotional Validation", "Affirmation", "Collaborative Planning"]
     # "emotional validation", "Avoid Judgement & Criticism", and a blank label.
@@ -56,7 +56,7 @@ def test_extes_strategy_spellings_are_normalised_and_greetings_have_none():
 
 
 def test_extes_messy_keys_whitespace_and_explicit_id():
-    (dialogue,) = load_dialogues(FIXTURES / "extes_messy.json").dialogues
+    (dialogue,) = load_dialogues(FIXTURES / "messy_extes_format.json").dialogues
     assert dialogue.id == "seed-007"
     assert dialogue.scene == "Work Stress"
     assert dialogue.description == "The user's manager keeps adding tasks late on Fridays."
@@ -68,8 +68,8 @@ def test_extes_messy_keys_whitespace_and_explicit_id():
 
 
 def test_extes_explicit_format_gives_the_same_dialogues_as_auto():
-    auto = load_dialogues(FIXTURES / "extes_clean.json")
-    explicit = load_dialogues(FIXTURES / "extes_clean.json", format="extes")
+    auto = load_dialogues(FIXTURES / "clean_extes_format.json")
+    explicit = load_dialogues(FIXTURES / "clean_extes_format.json", format="extes")
     assert explicit.dialogues == auto.dialogues
 
 
@@ -87,40 +87,40 @@ EXTES_PROBLEMS = {
 
 @pytest.mark.parametrize("index", sorted(EXTES_PROBLEMS))
 def test_extes_strict_raises_at_the_bad_dialogue_naming_file_index_id_turn(tmp_path, index):
-    records = json.loads((FIXTURES / "extes_broken.json").read_text(encoding="utf-8"))
+    records = json.loads((FIXTURES / "broken_extes_format.json").read_text(encoding="utf-8"))
     # Good dialogues before the bad one keep its position (and so its id) unchanged.
-    path = write_json(tmp_path / "extes_broken.json", [records[0]] * index + [records[index]])
+    path = write_json(tmp_path / "broken_extes_format.json", [records[0]] * index + [records[index]])
     turn, problem = EXTES_PROBLEMS[index]
     with pytest.raises(DataError) as caught:
         load_dialogues(path)
-    where = f"dialogue {index} (id 'extes_broken-{index:05d}')" + (f", {turn}" if turn else "")
+    where = f"dialogue {index} (id 'broken_extes_format-{index:05d}')" + (f", {turn}" if turn else "")
     assert str(caught.value).startswith(f"{path}, {where}: {problem}")
 
 
 def test_extes_unknown_strategy_is_an_unknown_strategy_error(tmp_path):
-    records = json.loads((FIXTURES / "extes_broken.json").read_text(encoding="utf-8"))
+    records = json.loads((FIXTURES / "broken_extes_format.json").read_text(encoding="utf-8"))
     path = write_json(tmp_path / "x.json", [records[6]])
     with pytest.raises(UnknownStrategyError, match="turn 5: unknown strategy 'Empathy Bomb'"):
         load_dialogues(path)
 
 
 def test_extes_lenient_keeps_good_dialogues_and_returns_rejects_with_raw_records():
-    path = FIXTURES / "extes_broken.json"
+    path = FIXTURES / "broken_extes_format.json"
     result = load_dialogues(path, lenient=True)
-    assert [d.id for d in result.dialogues] == ["extes_broken-00000", "extes_broken-00009"]
+    assert [d.id for d in result.dialogues] == ["broken_extes_format-00000", "broken_extes_format-00009"]
     assert [reject.index for reject in result.rejects] == sorted(EXTES_PROBLEMS)
     raw = json.loads(path.read_text(encoding="utf-8"))
     for reject in result.rejects:
         turn, problem = EXTES_PROBLEMS[reject.index]
-        assert reject.dialogue_id == f"extes_broken-{reject.index:05d}"
+        assert reject.dialogue_id == f"broken_extes_format-{reject.index:05d}"
         assert reject.reason.startswith(f"{path}, dialogue {reject.index} ")
         assert problem in reject.reason and turn in reject.reason
         assert reject.record == raw[reject.index]
 
 
 def test_lenient_reason_is_the_strict_message(tmp_path):
-    lenient = load_dialogues(FIXTURES / "extes_broken.json", lenient=True).rejects[0]
-    copy = shutil.copy(FIXTURES / "extes_broken.json", tmp_path / "extes_broken.json")
+    lenient = load_dialogues(FIXTURES / "broken_extes_format.json", lenient=True).rejects[0]
+    copy = shutil.copy(FIXTURES / "broken_extes_format.json", tmp_path / "broken_extes_format.json")
     with pytest.raises(DataError) as caught:
         load_dialogues(copy)
     assert str(caught.value) == lenient.reason.replace(str(FIXTURES), str(tmp_path))
@@ -154,8 +154,8 @@ def test_catalog_argument_replaces_the_default(tmp_path):
 # --- ESConv ------------------------------------------------------------------------------
 
 def test_esconv_fields_map_to_dialogue_and_meta():
-    first = load_dialogues(FIXTURES / "esconv_clean.json").dialogues[0]
-    assert first.id == "esconv_clean-00000"
+    first = load_dialogues(FIXTURES / "clean_esconv_format.json").dialogues[0]
+    assert first.id == "clean_esconv_format-00000"
     assert first.scene == "job crisis"
     assert first.description == "I was told my contract will not be renewed next month."
     assert first.meta == {
@@ -167,7 +167,7 @@ def test_esconv_fields_map_to_dialogue_and_meta():
 
 
 def test_esconv_merges_consecutive_turns_of_the_same_party():
-    first = load_dialogues(FIXTURES / "esconv_clean.json").dialogues[0]
+    first = load_dialogues(FIXTURES / "clean_esconv_format.json").dialogues[0]
     assert roles(first) == ["ai", "user", "ai", "user", "ai"]
     assert first.turns[1].text == ("I just found out my contract ends in a month. "
                                    "And rent is due right after.")
@@ -177,14 +177,14 @@ def test_esconv_merges_consecutive_turns_of_the_same_party():
 
 
 def test_esconv_merged_turn_takes_the_first_labelled_strategy():
-    second = load_dialogues(FIXTURES / "esconv_clean.json").dialogues[1]
+    second = load_dialogues(FIXTURES / "clean_esconv_format.json").dialogues[1]
     assert second.turns[1] == Turn("ai", "I'm sorry to hear that. You sound heartbroken.",
                                    "Reflection of feelings")
     assert second.meta["merged_turns"] == 1
 
 
 def test_esconv_speaker_variants_map_to_user_and_ai():
-    second = load_dialogues(FIXTURES / "esconv_clean.json").dialogues[1]
+    second = load_dialogues(FIXTURES / "clean_esconv_format.json").dialogues[1]
     # usr, SYS+sys, Help-Seeker, Bot, client, Helper
     assert roles(second) == ["user", "ai", "user", "ai", "user", "ai"]
     assert supporter_strategies(second) == [
@@ -192,7 +192,7 @@ def test_esconv_speaker_variants_map_to_user_and_ai():
 
 
 def test_esconv_trailing_newlines_are_stripped():
-    dialogues = load_dialogues(FIXTURES / "esconv_clean.json").dialogues
+    dialogues = load_dialogues(FIXTURES / "clean_esconv_format.json").dialogues
     texts = [turn.text for dialogue in dialogues for turn in dialogue.turns]
     assert texts[-1] == ("It did, slowly, and you are already doing the right thing by "
                          "talking about it.")
@@ -213,18 +213,18 @@ ESCONV_PROBLEMS = {
 
 @pytest.mark.parametrize("index", sorted(ESCONV_PROBLEMS))
 def test_esconv_strict_raises_at_the_bad_dialogue_naming_file_index_id_turn(tmp_path, index):
-    records = json.loads((FIXTURES / "esconv_broken.json").read_text(encoding="utf-8"))
-    path = write_json(tmp_path / "esconv_broken.json", [records[0]] * index + [records[index]])
+    records = json.loads((FIXTURES / "broken_esconv_format.json").read_text(encoding="utf-8"))
+    path = write_json(tmp_path / "broken_esconv_format.json", [records[0]] * index + [records[index]])
     turn, problem = ESCONV_PROBLEMS[index]
     with pytest.raises(DataError) as caught:
         load_dialogues(path, format="esconv")
-    where = f"dialogue {index} (id 'esconv_broken-{index:05d}')" + (f", {turn}" if turn else "")
+    where = f"dialogue {index} (id 'broken_esconv_format-{index:05d}')" + (f", {turn}" if turn else "")
     assert str(caught.value).startswith(f"{path}, {where}: {problem}")
 
 
 def test_esconv_lenient_keeps_good_dialogues_and_returns_rejects():
-    result = load_dialogues(FIXTURES / "esconv_broken.json", lenient=True)
-    assert [d.id for d in result.dialogues] == ["esconv_broken-00000"]
+    result = load_dialogues(FIXTURES / "broken_esconv_format.json", lenient=True)
+    assert [d.id for d in result.dialogues] == ["broken_esconv_format-00000"]
     assert result.dialogues[0].turns[1].strategy == "Question"
     assert [reject.index for reject in result.rejects] == sorted(ESCONV_PROBLEMS)
     for reject in result.rejects:
@@ -289,7 +289,7 @@ def test_jsonl_lenient_rejects_invalid_dialogues_by_line():
 # --- writing and round trip --------------------------------------------------------------
 
 @pytest.mark.parametrize("fixture, catalog", [
-    ("extes_clean.json", "extes"), ("extes_messy.json", "extes"), ("esconv_clean.json", "esconv"),
+    ("clean_extes_format.json", "extes"), ("messy_extes_format.json", "extes"), ("clean_esconv_format.json", "esconv"),
     ("dialogues.jsonl", "extes")])
 def test_write_jsonl_then_load_gives_equal_dialogues(tmp_path, fixture, catalog):
     original = load_dialogues(FIXTURES / fixture).dialogues
@@ -367,11 +367,11 @@ def test_explicit_format_rejects_a_top_level_object(tmp_path):
 
 def test_unknown_format_name_is_a_config_error():
     with pytest.raises(ConfigError, match="unknown dialogue format 'csv'"):
-        load_dialogues(FIXTURES / "extes_clean.json", format="csv")
+        load_dialogues(FIXTURES / "clean_extes_format.json", format="csv")
 
 
 def test_result_types_hold_what_the_runner_needs():
-    result = load_dialogues(FIXTURES / "esconv_broken.json", lenient=True)
+    result = load_dialogues(FIXTURES / "broken_esconv_format.json", lenient=True)
     assert isinstance(result, LoadResult)
     assert all(isinstance(reject, Reject) for reject in result.rejects)
     with warnings.catch_warnings():
