@@ -27,6 +27,17 @@ ProgressCallback = Callable[[int], None]
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEVICES = ("auto", "cpu", "cuda")
 TRANSCRIPT_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
+
+
+def render_prompt(messages: Sequence[Message], tokenizer: Any = None) -> str:
+    """The prompt text escbench gives a local model for ``messages``: the tokenizer's chat
+    template with the generation prompt added, else (no template, or no tokenizer) the
+    ``Role: text`` transcript ending in ``Assistant:``. The one definition every backend,
+    the student trainer and the lm-eval tasks share."""
+    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+    lines = [f"{TRANSCRIPT_NAMES[m['role']]}: {m['content']}" for m in messages]
+    return "\n".join(lines + ["Assistant:"])
 # Without a chat template a model may go on to write the user's next line; cut it there.
 TRANSCRIPT_STOPS = ("\nUser:", "\nSystem:")
 
@@ -155,12 +166,7 @@ class HFBackend:
                     f"message {position} must be {{'role': system|user|assistant, 'content': str}}, "
                     f"got {message!r}"
                 )
-        if self.has_chat_template:
-            return self.tokenizer.apply_chat_template(
-                list(conversation), tokenize=False, add_generation_prompt=True
-            )
-        lines = [f"{TRANSCRIPT_NAMES[m['role']]}: {m['content']}" for m in conversation]
-        return "\n".join(lines + ["Assistant:"])
+        return render_prompt(conversation, self.load().tokenizer)
 
     def generate(
         self,

@@ -13,17 +13,11 @@ from typing import Any, Callable, Sequence
 from ..errors import ConfigError, EscbenchError
 from ..models import resolve_model
 from ..registry import Generation, GenerationSettings
-from .hf import TRANSCRIPT_NAMES, TRANSCRIPT_STOPS
+from .hf import TRANSCRIPT_STOPS, render_prompt
 from .openai import BackendSettingError, trim_at_stops
 
 Message = dict[str, str]
 VLLM_DTYPES = ("auto", "float32", "bfloat16", "float16")
-
-
-def render_transcript(conversation: Sequence[Message]) -> str:
-    """The ``Role: text`` prompt HFBackend uses for tokenizers without a chat template."""
-    lines = [f"{TRANSCRIPT_NAMES[m['role']]}: {m['content']}" for m in conversation]
-    return "\n".join(lines + ["Assistant:"])
 
 
 class VLLMBackend:
@@ -91,9 +85,7 @@ class VLLMBackend:
         return self
 
     def render(self, conversation: Sequence[Message]) -> str:
-        if getattr(self.tokenizer, "chat_template", None):
-            return self.tokenizer.apply_chat_template(list(conversation), tokenize=False, add_generation_prompt=True)
-        return render_transcript(conversation)
+        return render_prompt(conversation, self.tokenizer)
 
     def generate(
         self,

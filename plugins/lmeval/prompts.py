@@ -16,25 +16,15 @@ Two prompt families, one per kind of task in ``tasks/lm_eval``:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
+from harness.backends.hf import render_prompt  # noqa: F401  (the prompt escbench run gives the model)
 from harness.paths import TASKS_DIR
 
 Message = dict[str, str]
 
 CHAT_USER_TEMPLATE = TASKS_DIR / "lm_eval" / "chat_user.txt"
 SPEAKERS = {"user": "Seeker", "assistant": "Supporter"}
-
-
-def render_prompt(messages: Sequence[Message], tokenizer: Any | None) -> str:
-    """The prompt escbench's HF backend builds for ``messages`` with ``tokenizer`` (None:
-    a model without a chat template, i.e. the transcript form)."""
-    from harness.backends.hf import TRANSCRIPT_NAMES
-
-    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
-    lines = [f"{TRANSCRIPT_NAMES[m['role']]}: {m['content']}" for m in messages]
-    return "\n".join(lines + ["Assistant:"])
 
 
 def system_prompt_of(messages: Sequence[Message]) -> str:

@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
+from harness.backends.hf import render_prompt as render_messages  # one rendering for training and inference
 from harness.catalogs import StrategyCatalog, load_strategy_catalog
 from harness.data import Example, Turn
 from harness.errors import UnknownStrategyError
@@ -39,7 +40,6 @@ Message = dict[str, str]
 PROMPT_DIR = TASKS_DIR / "prompts" / "student"
 PROMPT_WITH_STRATEGY = PROMPT_DIR / "system_strategy.txt"
 PROMPT_WITHOUT_STRATEGY = PROMPT_DIR / "system.txt"
-TRANSCRIPT_NAMES = {"system": "System", "user": "User", "assistant": "Assistant"}
 MAX_TAG_CHARS = 60
 # A leading "[tag]" (optionally followed by ':' or '-') and the reply after it.
 _TAG = re.compile(r"^\s*\[([^\[\]\n]{0,%d})\]\s*[:\-]?\s*" % MAX_TAG_CHARS)
@@ -78,15 +78,6 @@ def context_messages(
     if template is None:
         template = read_prompt_template(default_prompt_path(with_strategy))
     return example_to_messages(as_example(source, scene, description), template, max_context_turns)
-
-
-def render_messages(messages: Sequence[Message], tokenizer: Any = None) -> str:
-    """Prompt text for ``messages``: the tokenizer's chat template when it has one, else the
-    ``Role: text`` transcript ending in ``Assistant:`` (identical to HFBackend.render)."""
-    if tokenizer is not None and getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
-    lines = [f"{TRANSCRIPT_NAMES[m['role']]}: {m['content']}" for m in messages]
-    return "\n".join(lines + ["Assistant:"])
 
 
 def fit_messages(messages: list[Message], tokenizer: Any, max_prompt_tokens: int) -> list[Message]:
