@@ -1,7 +1,7 @@
 """OpenAI-compatible backend throughput: concurrency 1 against higher, in one run.
 
-A stub chat-completions server on 127.0.0.1 answers every request after a fixed delay
-(100 ms by default). The backend sends the same N requests at each concurrency; the
+The scripted chat-completions server of the tests (tests/scripted_openai.py) answers every
+request after a fixed delay (100 ms by default). The backend sends the same N requests at each concurrency; the
 server counts what it receives per request so duplicates (a request sent twice) show up.
 Prints requests/s, the speed-up over concurrency 1, and the duplicate count. Nothing is
 asserted: ratios are against the baseline measured in the same run.
@@ -12,52 +12,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
-import threading
+import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-
-class DelayedServer:
-    """Answers each chat completion after ``delay_s``; counts requests by their message text."""
-
-    def __init__(self, delay_s: float):
-        self.delay_s = delay_s
-        self.received: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                text = body["messages"][-1]["content"]
-                with owner.lock:
-                    owner.received[text] += 1
-                time.sleep(owner.delay_s)
-                data = json.dumps({
-                    "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": f"ok {text}"}, "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-                }).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 128
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,14 +29,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from harness.backends.openai import OpenAIBackend
     from harness.registry import GenerationSettings
+    from scripted_openai import Reply, ScriptedServer
 
-    server = DelayedServer(args.delay_ms / 1000)
+    def delayed(number: int, body: dict) -> Reply:
+        return Reply(delay_s=args.delay_ms / 1000, content=f"ok {body['messages'][-1]['content']}")
+
+    levels = [int(c) for c in args.concurrency.split(",")]
+    server = ScriptedServer(delayed, models=None, max_requests=args.requests * len(levels)).__enter__()
     print(f"{args.requests} requests to a local server answering after {args.delay_ms:.0f} ms")
     print(f"{'concurrency':>11} {'seconds':>8} {'requests/s':>11} {'speed-up':>9} {'received':>9} {'duplicates':>11} {'replies ok':>10}")
     baseline = None
-    for level in [int(c) for c in args.concurrency.split(",")]:
-        with server.lock:
-            server.received.clear()
+    for level in levels:
+        first = server.requests
         tag = f"c{level}"
         conversations = [[{"role": "user", "content": f"{tag}-{i}"}] for i in range(args.requests)]
         backend = OpenAIBackend(model="stub", base_url=server.url, concurrency=level, max_retries=0)
@@ -85,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started
         rate = args.requests / seconds
         baseline = baseline or rate
-        duplicates = sum(count - 1 for count in server.received.values() if count > 1)
+        received = collections.Counter(body["messages"][-1]["content"] for body in server.bodies[first:])
+        duplicates = sum(count - 1 for count in received.values() if count > 1)
         ok = sum(g.text == f"ok {c[-1]['content']}" for g, c in zip(generations, conversations))
         print(f"{level:>11} {seconds:>8.2f} {rate:>11.1f} {rate / baseline:>8.1f}x "
-              f"{sum(server.received.values()):>9} {duplicates:>11} {ok:>10}")
-    server.httpd.shutdown()
+              f"{sum(received.values()):>9} {duplicates:>11} {ok:>10}")
+    server.__exit__(None, None, None)
     return 0
 
 

@@ -24,11 +24,11 @@ import random
 import re
 import signal
 import sys
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from local_http import Answer, JSONServer, Request
 
 STRATEGIES = ["Reflective Statements", "Clarification", "Emotional Validation", "Empathetic Statements",
               "Affirmation", "Offer Hope", "Suggest Options", "Collaborative Planning", "Share Information",
@@ -152,9 +152,9 @@ class FakeTeacher:
 class FakeServer:
     """The HTTP side: ``with FakeServer(FakeTeacher(...), latency_s=0.1) as server: server.url``.
 
-    ``received``/``answered`` count requests per fingerprint (answered = a 200 written in
-    full); ``kill_at = (n, pid)`` sends SIGKILL to ``pid`` when the n-th request arrives, before
-    answering it.
+    ``received``/``answered`` count requests per fingerprint (answered = a 200 delivered to a
+    client still waiting for it); ``kill_at = (n, pid)`` sends SIGKILL to ``pid`` when the
+    n-th request arrives, before answering it.
     """
 
     def __init__(self, teacher: FakeTeacher | None = None, latency_s: float = 0.0, model: str = "teacher"):
@@ -164,78 +164,43 @@ class FakeServer:
         self.answered: Counter[str] = Counter()
         self.arrivals = 0
         self.kill_at: tuple[int, int] | None = None
-        self.lock = threading.Lock()
-        self.httpd = _HTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.http = JSONServer(self.route)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return self.http.url + "/v1"
 
     def __enter__(self) -> "FakeServer":
-        self.thread.start()
+        self.http.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.http.__exit__(*exc)
+
+    def route(self, request: Request) -> Answer:
+        if request.method == "GET":
+            return Answer(200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
+        body = request.json()
+        status, payload, delay, fp = self.handle(body)
+        headers = {"retry-after-ms": str(self.teacher.faults.retry_after_ms)} if status == 429 else {}
+        def after(delivered: bool) -> None:
+            if delivered and status == 200 and delay == 0:  # a timed-out answer never reaches the client
+                self.answered[fp] += 1
+
+        return Answer(status, payload, headers, self.latency_s + delay, after)
 
     def handle(self, body: dict) -> tuple[int, dict, float, str]:
         fp = fingerprint(body)
-        with self.lock:
-            self.arrivals += 1
-            arrival = self.arrivals
-            self.received[fp] += 1
-            attempt = self.received[fp]
-            if self.kill_at and arrival >= self.kill_at[0]:
-                os.kill(self.kill_at[1], signal.SIGKILL)
-                self.kill_at = None
-                return 503, {"error": {"message": "client killed"}}, 0.0, fp
-            status, payload, delay = self.teacher.answer(body, attempt, arrival)
+        self.arrivals += 1
+        arrival = self.arrivals
+        self.received[fp] += 1
+        attempt = self.received[fp]
+        if self.kill_at and arrival >= self.kill_at[0]:
+            os.kill(self.kill_at[1], signal.SIGKILL)
+            self.kill_at = None
+            return 503, {"error": {"message": "client killed"}}, 0.0, fp
+        status, payload, delay = self.teacher.answer(body, attempt, arrival)
         return status, payload, delay, fp
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 512  # read by listen(): many clients connect at once
-
-
-def _handler_for(server: FakeServer):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
-
-        def do_GET(self):
-            self._send(200, {"object": "list", "data": [{"id": server.model, "object": "model"}]})
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-            status, payload, delay, fp = server.handle(body)
-            time.sleep(server.latency_s + delay)
-            headers = {"retry-after-ms": str(server.teacher.faults.retry_after_ms)} if status == 429 else {}
-            try:
-                self._send(status, payload, headers)
-            except OSError:  # the client gave up (timeout) or was killed
-                return
-            if status == 200 and delay == 0:  # a timed-out answer never reached the client
-                with server.lock:
-                    server.answered[fp] += 1
-
-        def _send(self, status, payload, headers=None):
-            data = json.dumps(payload).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
 
 
 if __name__ == "__main__":

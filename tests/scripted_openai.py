@@ -8,12 +8,10 @@ client fails the test instead of hanging it.
 """
 from __future__ import annotations
 
-import json
-import threading
-import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
+
+from local_http import Answer, JSONServer, Request
 
 
 @dataclass
@@ -56,84 +54,46 @@ class ScriptedServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.models_requests = 0
-        self._lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 64
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.http = JSONServer(self.route)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        return self.http.url + "/v1"
 
     @property
     def requests(self) -> int:
         return len(self.bodies)
 
     def __enter__(self) -> "ScriptedServer":
-        self._thread.start()
+        self.http.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self._thread.join(timeout=5)
+        self.http.__exit__(*exc)
 
-    def _handler_class(self):
-        server = self
+    def route(self, request: Request) -> Answer:
+        if request.method == "GET":
+            self.models_requests += 1
+            if self.models is None or not request.path.endswith("/models"):
+                return Answer(404, {"error": {"message": "no such route"}})
+            return Answer(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
+        body = request.json()
+        number = len(self.bodies)
+        self.bodies.append(body)
+        self.headers.append(dict(request.headers))
+        if number >= self.max_requests:
+            self.overflow += 1
+            return Answer(599, {"error": {"message": "test server: request budget exceeded"}})
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        reply = self.script(number, body)
+        payload = reply.payload
+        if payload is None and reply.status == 200:
+            last = body["messages"][-1]["content"]
+            content = reply.content if reply.content is not None else f"echo: {last}"
+            payload = completion(body, [content] * int(body.get("n") or 1))
+        return Answer(reply.status, payload or {"error": {"message": f"scripted {reply.status}"}},
+                      reply.headers, reply.delay_s, after=self._finished)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                server.models_requests += 1
-                if server.models is None or not self.path.endswith("/models"):
-                    self._send(404, {"error": {"message": "no such route"}})
-                else:
-                    self._send(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                with server._lock:
-                    number = len(server.bodies)
-                    server.bodies.append(body)
-                    server.headers.append(dict(self.headers))
-                    if number >= server.max_requests:
-                        server.overflow += 1
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    if number >= server.max_requests:
-                        self._send(599, {"error": {"message": "test server: request budget exceeded"}})
-                        return
-                    reply = server.script(number, body)
-                    if reply.delay_s:
-                        time.sleep(reply.delay_s)
-                    payload = reply.payload
-                    if payload is None and reply.status == 200:
-                        last = body["messages"][-1]["content"]
-                        content = reply.content if reply.content is not None else f"echo: {last}"
-                        payload = completion(body, [content] * int(body.get("n") or 1))
-                    try:
-                        self._send(reply.status, payload or {"error": {"message": f"scripted {reply.status}"}},
-                                   reply.headers)
-                    except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
-                        pass
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-
-        return Handler
+    def _finished(self, delivered: bool) -> None:
+        self.in_flight -= 1

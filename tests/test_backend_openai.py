@@ -1,6 +1,6 @@
 """The OpenAI-compatible backend against a scripted server on 127.0.0.1: request contents,
 n samples, usage, retries (429 with retry-after, 5xx, timeouts), errors that name the
-setting to fix, and the concurrency limit."""
+setting to fix, and the concurrency limit. Every test runs on both HTTP transports."""
 from __future__ import annotations
 
 import socket
@@ -14,6 +14,13 @@ from harness.registry import GenerationSettings
 from scripted_openai import Reply, ScriptedServer
 
 GREEDY = GenerationSettings(max_new_tokens=12, seed=5)
+
+
+@pytest.fixture(autouse=True, params=["aiohttp", "httpx"])
+def transport(request, monkeypatch) -> str:
+    """The SDK's HTTP layer every backend in the test uses (through $ESCBENCH_HTTP_TRANSPORT)."""
+    monkeypatch.setenv("ESCBENCH_HTTP_TRANSPORT", request.param)
+    return request.param
 
 
 def conversation(text: str) -> list[dict[str, str]]:
@@ -180,3 +187,39 @@ def test_invalid_settings_are_rejected_at_construction():
         OpenAIBackend(model="m", base_url="http://127.0.0.1:1/v1", concurrency=0)
     with pytest.raises(ConfigError, match="base_url"):
         OpenAIBackend(model="m", base_url="127.0.0.1:8000/v1")
+
+
+def test_an_answer_that_is_not_a_chat_completion_names_base_url():
+    for payload in ({"result": "no choices key"}, {"choices": "a string"}):
+        with ScriptedServer(lambda n, body: Reply(200, payload)) as server:
+            with pytest.raises(EscbenchError, match="not a chat completion") as caught:
+                backend(server).generate([conversation("hi")], GREEDY)
+        assert server.url in str(caught.value) and server.requests == 1  # not retried
+
+
+def test_a_choice_without_text_gives_an_empty_reply_not_a_crash():
+    payload = {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]}
+    with ScriptedServer(lambda n, body: Reply(200, payload)) as server:
+        assert backend(server).generate([conversation("hi")], GREEDY)[0].text == ""
+
+
+def test_the_transport_setting_picks_the_sdks_http_client(transport, monkeypatch):
+    import openai
+
+    client = OpenAIBackend(model="m", base_url="http://127.0.0.1:1/v1")._http_client()
+    expected = openai.DefaultAioHttpClient if transport == "aiohttp" else openai.DefaultAsyncHttpxClient
+    assert type(client) is expected
+    monkeypatch.setenv("ESCBENCH_HTTP_TRANSPORT", "auto")
+    assert type(OpenAIBackend(model="m", base_url="http://127.0.0.1:1/v1")._http_client()) is openai.DefaultAioHttpClient
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")  # the aiohttp transport ignores proxies
+    assert type(OpenAIBackend(model="m", base_url="http://127.0.0.1:1/v1")._http_client()) is openai.DefaultAsyncHttpxClient
+    assert OpenAIBackend(model="m", base_url="https://api.example.org/v1")._http_client() is None  # the SDK default
+
+
+def test_unknown_transport_and_negative_ramp_are_rejected():
+    with pytest.raises(BackendSettingError) as caught:
+        OpenAIBackend(model="m", base_url="http://127.0.0.1:1/v1", transport="curl")
+    assert caught.value.setting == "transport" and "aiohttp, httpx" in str(caught.value)
+    with pytest.raises(BackendSettingError) as caught:
+        OpenAIBackend(model="m", base_url="http://127.0.0.1:1/v1", ramp_up_s=-1)
+    assert caught.value.setting == "ramp_up_s"

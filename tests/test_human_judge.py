@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness.errors import DataError
+from local_http import Answer, JSONServer, Request
+from scripted_openai import completion
 
 from test_human import export, fill, human, read_rows, results  # noqa: F401  (fixtures)
 
 
-class FakeJudge(BaseHTTPRequestHandler):
+class FakeJudge:
     """Chat completions: scores from the reply's length; every other answer (the first of
     each pair) is prose without JSON, so the judge must retry; ``always_prose`` never gives JSON."""
 
-    requests: list[dict] = []
-    always_prose = False
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.always_prose = False
 
-    def do_POST(self):  # noqa: N802  (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append(body)
+    def __call__(self, request: Request) -> Answer:
+        body = request.json()
+        self.requests.append(body)
         user = body["messages"][-1]["content"]
         reply = user.split("Supporter reply to rate:\n", 1)[-1]
         names = re.findall(r'"(\w+)"', body["messages"][0]["content"].split("the keys", 1)[1])
@@ -32,39 +33,24 @@ class FakeJudge(BaseHTTPRequestHandler):
         else:
             score = min(3, len(reply.split()) // 4)
             content = "Scores: " + json.dumps({name: score for name in names})
-        payload = json.dumps({
-            "id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        pass
+        return Answer(200, completion(body, content, prompt_tokens=1, completion_tokens=1))
 
 
 @pytest.fixture
-def judge_url():
-    FakeJudge.requests, FakeJudge.always_prose = [], False
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeJudge)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+def judge():
+    fake = FakeJudge()
+    with JSONServer(fake) as server:
+        fake.url = server.url + "/v1"
+        yield fake
 
 
-def test_judge_writes_a_sheet_and_import_reports_kappa_with_it(human, export, judge_url):  # noqa: F811
+def test_judge_writes_a_sheet_and_import_reports_kappa_with_it(human, export, judge):  # noqa: F811
     from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
 
     humans = fill(export)
-    status, _, err = human("human", "judge", export, "--model", "fake-judge", "--base-url", judge_url)
+    status, _, err = human("human", "judge", export, "--model", "fake-judge", "--base-url", judge.url)
     assert status == 0, err
-    assert len(FakeJudge.requests) == 2 * 30  # one unreadable answer, then a good one, per reply
+    assert len(judge.requests) == 2 * 30  # one unreadable answer, then a good one, per reply
     header, rows = read_rows(export / "judge-fake-judge.csv")
     key = json.loads((export / "key.json").read_text())
     units = {json.loads(line)["id"]: json.loads(line) for line in (export / "units.jsonl").read_text().splitlines()}
@@ -80,33 +66,33 @@ def test_judge_writes_a_sheet_and_import_reports_kappa_with_it(human, export, ju
         assert summary["fleiss_kappa_with"]["judge-fake-judge"][dimension] == pytest.approx(expected, abs=1e-12)
 
 
-def test_judge_sees_no_system_names(human, export, judge_url):  # noqa: F811
-    human("human", "judge", export, "--model", "fake-judge", "--base-url", judge_url)
-    sent = json.dumps(FakeJudge.requests)
-    assert FakeJudge.requests and not re.search(r"\b(oracle|half|hostile)\b", sent)
-    assert "Rating emotional-support conversations" in FakeJudge.requests[0]["messages"][0]["content"]
+def test_judge_sees_no_system_names(human, export, judge):  # noqa: F811
+    human("human", "judge", export, "--model", "fake-judge", "--base-url", judge.url)
+    sent = json.dumps(judge.requests)
+    assert judge.requests and not re.search(r"\b(oracle|half|hostile)\b", sent)
+    assert "Rating emotional-support conversations" in judge.requests[0]["messages"][0]["content"]
 
 
-def test_interrupted_judge_resumes_from_its_log(human, export, judge_url):  # noqa: F811
-    human("human", "judge", export, "--model", "fake-judge", "--base-url", judge_url)
+def test_interrupted_judge_resumes_from_its_log(human, export, judge):  # noqa: F811
+    human("human", "judge", export, "--model", "fake-judge", "--base-url", judge.url)
     (export / "judge-fake-judge.csv").unlink()
-    before = len(FakeJudge.requests)
-    status, _, _ = human("human", "judge", export, "--model", "fake-judge", "--base-url", judge_url)
-    assert status == 0 and len(FakeJudge.requests) == before
+    before = len(judge.requests)
+    status, _, _ = human("human", "judge", export, "--model", "fake-judge", "--base-url", judge.url)
+    assert status == 0 and len(judge.requests) == before
     assert len(read_rows(export / "judge-fake-judge.csv")[1]) == 30
 
 
-def test_unreadable_answers_are_an_error_naming_the_unit(export, judge_url):  # noqa: F811
+def test_unreadable_answers_are_an_error_naming_the_unit(export, judge):  # noqa: F811
     from plugins.human.analysis import read_key
     from plugins.human.guideline import read_guideline
     from plugins.human.judge import openai_chat, run_judge
 
-    FakeJudge.always_prose = True
-    chat = openai_chat("fake-judge", judge_url, "not-needed", 0.0, 50)
+    judge.always_prose = True
+    chat = openai_chat("fake-judge", judge.url, "not-needed", 0.0, 50)
     first = json.loads((export / "units.jsonl").read_text().splitlines()[0])["id"]
     with pytest.raises(DataError, match=rf"judge answer for unit {first} unreadable after 2 tries \(no JSON object"):
         run_judge(export, read_key(export), read_guideline(), chat, "judge.csv", retries=1)
-    assert len(FakeJudge.requests) == 2
+    assert len(judge.requests) == 2
 
 
 def test_unreachable_judge_names_the_url(human, export):  # noqa: F811

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness.errors import ConfigError, MetricUnavailableError
+from local_http import Answer, JSONServer, Request
 from harness.registry import Sample
 from plugins.metrics.detox import detoxify_attributes
 from plugins.metrics.lexicon import lexicon_scores, load_lexicon
@@ -30,39 +29,24 @@ class ScriptedServer:
     def __init__(self, script):
         self.script = list(script)
         self.requests: list[dict] = []
-        server = self
+        self.http = JSONServer(self.route)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                headers = {name.lower(): value for name, value in self.headers.items()}
-                server.requests.append({"path": self.path, "headers": headers, "body": body,
-                                        "at": time.monotonic()})
-                status, payload, reply_headers = server.script.pop(0) if server.script else (500, {}, {})
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for name, value in reply_headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    @property
+    def url(self) -> str:
+        return self.http.url
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
+    def route(self, request: Request) -> Answer:
+        self.requests.append({"path": request.path, "headers": request.headers, "body": request.json(),
+                              "at": time.monotonic()})
+        status, payload, headers = self.script.pop(0) if self.script else (500, {}, {})
+        return Answer(status, payload, headers)
 
     def __enter__(self):
-        self.thread.start()
+        self.http.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.http.__exit__(*exc)
 
 
 @pytest.fixture

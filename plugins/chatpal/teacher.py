@@ -3,8 +3,9 @@
 :class:`Teacher` sends :class:`TeacherRequest` objects through
 :class:`harness.backends.openai.OpenAIBackend` (whose retry loop handles 429/5xx, timeouts and
 connection errors with backoff and jitter) under three limits: ``concurrency`` requests in
-flight, requests per minute and tokens per minute (:mod:`.ratelimit`). Each completed request
-is appended to the :class:`~.journal.Journal` before anything else happens, keyed by the hash
+flight (one per worker of :mod:`harness.backends.pool`, started over the backend's
+``ramp_up_s``), requests per minute and tokens per minute (:mod:`.ratelimit`). Each completed
+request is appended to the :class:`~.journal.Journal` before anything else happens, keyed by the hash
 of (model, messages, params, sample); a request already in the journal is answered from it
 and never sent. A request that still fails after its retries is reported in its reply
 (``error``) and left out of the journal, so the next run tries it again. Usage and an
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from harness.backends.openai import BackendSettingError, OpenAIBackend, request_params, run_coroutine
+from harness.backends.pool import run_pool
 from harness.errors import ConfigError, EscbenchError
 from harness.registry import GenerationSettings
 
@@ -192,14 +194,7 @@ class Teacher:
                 if progress is not None:
                     progress(done, total)
 
-            tasks = [asyncio.ensure_future(one(key, request)) for key, request in todo.items()]
-            try:
-                await asyncio.gather(*tasks)
-            except BaseException:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
+            await run_pool(todo.items(), lambda item: one(*item), self.backend.concurrency, self.backend.ramp_up_s)
 
     def _journal(self, key: str, request: TeacherRequest, params: dict, reply: TeacherReply,
                  parse: Parser | None, elapsed_s: float, attempts: int) -> None:
