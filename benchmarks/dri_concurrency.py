@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/dri_concurrency.py                 # 500 requests, 100 ms, c = 1 and 32
     .venv/bin/python benchmarks/dri_concurrency.py --concurrency 1,8,32 --rpm 6000
+    .venv/bin/python benchmarks/dri_concurrency.py --transport httpx   # the SDK's default HTTP layer
 
 The scripted OpenAI-compatible server (tests/fake_openai_server.py) runs in its own process
 and answers every request after ``--latency`` seconds. Each level sends the same real DRI
@@ -37,14 +38,15 @@ def dri_requests(count: int, k: int = 4):
             for n, (d, i) in enumerate(turns[:count])]
 
 
-def measure(url: str, requests, concurrency: int, rpm: float | None) -> tuple[float, int]:
+def measure(url: str, requests, concurrency: int, rpm: float | None, transport: str = "auto") -> tuple[float, int]:
     """Seconds for ``requests`` at ``concurrency`` (fresh journal; one warm-up request first)."""
     from harness.backends.openai import OpenAIBackend
     from plugins.chatpal.journal import Journal
     from plugins.chatpal.teacher import Teacher, TeacherRequest, TeacherSettings
 
     with tempfile.TemporaryDirectory() as folder, Journal(Path(folder) / "journal.jsonl") as journal:
-        teacher = Teacher(OpenAIBackend("teacher", base_url=url, concurrency=concurrency, max_retries=3),
+        teacher = Teacher(OpenAIBackend("teacher", base_url=url, concurrency=concurrency, max_retries=3,
+                                       transport=transport),
                           journal, TeacherSettings(max_tokens=256), rpm=rpm)
         teacher.run([TeacherRequest([{"role": "user", "content": "warm-up"}], sample="warm-up")])
         started = time.perf_counter()
@@ -59,6 +61,8 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.1, help="server latency in seconds (default: 0.1)")
     parser.add_argument("--concurrency", default="1,32", help="comma-separated levels; 1 is the baseline (default: 1,32)")
     parser.add_argument("--rpm", type=float, help="requests-per-minute limit for every level (default: none)")
+    parser.add_argument("--transport", default="auto", choices=["auto", "aiohttp", "httpx"],
+                        help="the openai SDK's HTTP layer (default: auto, i.e. aiohttp when installed)")
     options = parser.parse_args()
     levels = sorted({int(c) for c in options.concurrency.split(",")} | {1})
     server = subprocess.Popen([sys.executable, str(REPO / "tests" / "fake_openai_server.py"),
@@ -67,11 +71,11 @@ def main() -> int:
         url = server.stdout.readline().strip()
         requests = dri_requests(options.requests)
         print(f"{len(requests)} DRI requests, server latency {options.latency * 1000:.0f} ms, "
-              f"rpm limit {options.rpm or 'none'}")
+              f"rpm limit {options.rpm or 'none'}, transport {options.transport}")
         print(f"{'concurrency':>11} {'seconds':>8} {'req/s':>8} {'vs c=1':>7} {'target':>8} {'of target':>9} {'answered':>9}")
         baseline = None
         for level in levels:
-            elapsed, answered = measure(url, requests, level, options.rpm)
+            elapsed, answered = measure(url, requests, level, options.rpm, options.transport)
             rate = len(requests) / elapsed
             baseline = baseline or rate
             target = min(level / options.latency, options.rpm / 60 if options.rpm else float("inf"))
