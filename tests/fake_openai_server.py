@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from local_http import Answer, JSONServer, Request
+from local_http import Answer, Request, RoutedServer
 
 STRATEGIES = ["Reflective Statements", "Clarification", "Emotional Validation", "Empathetic Statements",
               "Affirmation", "Offer Hope", "Suggest Options", "Collaborative Planning", "Share Information",
@@ -149,7 +149,7 @@ class FakeTeacher:
                           "total_tokens": prompt_tokens + len(text.split())}}
 
 
-class FakeServer:
+class FakeServer(RoutedServer):
     """The HTTP side: ``with FakeServer(FakeTeacher(...), latency_s=0.1) as server: server.url``.
 
     ``received``/``answered`` count requests per fingerprint (answered = a 200 delivered to a
@@ -164,18 +164,7 @@ class FakeServer:
         self.answered: Counter[str] = Counter()
         self.arrivals = 0
         self.kill_at: tuple[int, int] | None = None
-        self.http = JSONServer(self.route)
-
-    @property
-    def url(self) -> str:
-        return self.http.url + "/v1"
-
-    def __enter__(self) -> "FakeServer":
-        self.http.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.http.__exit__(*exc)
+        super().__init__()
 
     def route(self, request: Request) -> Answer:
         if request.method == "GET":

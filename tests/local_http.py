@@ -12,6 +12,8 @@ then nothing is written.
 
     with JSONServer(route) as server:
         server.url  # http://127.0.0.1:PORT
+
+Scripted servers subclass :class:`RoutedServer` and define ``route``.
 """
 from __future__ import annotations
 
@@ -144,3 +146,27 @@ def _encode(answer: Answer) -> bytes:
     lines = [f"HTTP/1.1 {answer.status} {reason}", "Content-Type: application/json",
              f"Content-Length: {len(data)}", *(f"{name}: {value}" for name, value in answer.headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
+
+
+class RoutedServer:
+    """A scripted server object: subclasses define ``route(request) -> Answer``;
+    ``with Server(...) as server`` serves it, at ``server.url`` (the root plus ``url_path``)."""
+
+    url_path = "/v1"
+
+    def __init__(self) -> None:
+        self.http = JSONServer(self.route)
+
+    def route(self, request: Request) -> Answer:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        return self.http.url + self.url_path
+
+    def __enter__(self):
+        self.http.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.http.__exit__(*exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from local_http import Answer, JSONServer, Request
+from local_http import Answer, Request, RoutedServer
 
 
 @dataclass
@@ -39,7 +39,7 @@ def echo(number: int, body: dict) -> Reply:
     return Reply()
 
 
-class ScriptedServer:
+class ScriptedServer(RoutedServer):
     """``with ScriptedServer(script) as server: server.url`` (see module doc)."""
 
     def __init__(self, script: Callable[[int, dict], Reply] = echo, models: tuple[str, ...] | None = ("m",),
@@ -54,22 +54,11 @@ class ScriptedServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.models_requests = 0
-        self.http = JSONServer(self.route)
-
-    @property
-    def url(self) -> str:
-        return self.http.url + "/v1"
+        super().__init__()
 
     @property
     def requests(self) -> int:
         return len(self.bodies)
-
-    def __enter__(self) -> "ScriptedServer":
-        self.http.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.http.__exit__(*exc)
 
     def route(self, request: Request) -> Answer:
         if request.method == "GET":

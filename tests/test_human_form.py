@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from test_human import export, human, results  # noqa: F401  (fixtures)
 from test_leaderboard import Hostile
-from test_leaderboard_html import Dom, dump_dom, needs_chromium
+from test_leaderboard_html import Dom, dump_dom, needs_chromium, run_in_frame
 
 FILL_SCRIPT = """
 var units = Array.prototype.slice.call(d.querySelectorAll('fieldset.unit'));
@@ -27,24 +26,11 @@ out.status = d.getElementById('status').textContent;
 """
 
 
-def _run_in_form(export_dir, tmp_path, script: str) -> dict:
-    driver = export_dir / "driver.html"
-    driver.write_text(
-        "<!DOCTYPE html><html><body><pre id='out'></pre><iframe id='frame' src='rater-1.html'></iframe><script>"
-        "var frame = document.getElementById('frame');"
-        "frame.addEventListener('load', function () { var d = frame.contentDocument; var out = {};"
-        f"{script}"
-        "document.getElementById('out').textContent = JSON.stringify(out); });"
-        "</script></body></html>")
-    dom = Dom(dump_dom(driver.as_uri(), tmp_path / "profile", "--allow-file-access-from-files"))
-    return json.loads(dom.pre_texts[0])
-
-
 @needs_chromium
 def test_csv_saved_by_the_form_imports_with_the_chosen_scores(export, tmp_path):  # noqa: F811
     from plugins.human.analysis import read_key, read_ratings
 
-    out = _run_in_form(export, tmp_path, FILL_SCRIPT)
+    out = run_in_frame(export / "rater-1.html", tmp_path / "profile", FILL_SCRIPT)
     assert out["status"] == "30 of 30 complete"
     order = [row[0] for row in list(csv.reader((export / "rater-1.csv").open(encoding="utf-8")))[1:]]
     (export / "rater-1.csv").write_text(out["csv"], encoding="utf-8")
@@ -58,7 +44,7 @@ def test_csv_saved_by_the_form_imports_with_the_chosen_scores(export, tmp_path):
 
 @needs_chromium
 def test_incomplete_form_says_which_reply_is_missing(export, tmp_path):  # noqa: F811
-    out = _run_in_form(export, tmp_path, "d.getElementById('show').click();"
+    out = run_in_frame(export / "rater-1.html", tmp_path / "profile", "d.getElementById('show').click();"
                                          "out.status = d.getElementById('status').textContent;"
                                          "out.flagged = d.querySelectorAll('fieldset.incomplete').length;")
     first = next(csv.reader((export / "rater-1.csv").open(encoding="utf-8").readlines()[1:2]))[0]

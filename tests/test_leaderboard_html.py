@@ -105,23 +105,24 @@ def test_model_output_is_shown_literally_and_nothing_from_it_runs(page, tmp_path
     assert any("<b>bold-model</b>" in text for text in dom.pre_texts)  # a config string, as text
 
 
-def _driver(tmp_path: Path, page: Path, script: str) -> str:
-    """Load ``page`` in a frame of a local driver page, run ``script`` on it, return its JSON output."""
+def run_in_frame(page: Path, profile: Path, script: str) -> dict:
+    """Load ``page`` in a frame of a driver page beside it, run ``script`` on the frame's
+    document (``d``), filling the object ``out``; return ``out`` as Chromium left it."""
     driver = page.parent / "driver.html"
     driver.write_text(
-        "<!DOCTYPE html><html><body><pre id='out'></pre><iframe id='frame' src='index.html'></iframe><script>"
+        f"<!DOCTYPE html><html><body><pre id='out'></pre><iframe id='frame' src='{page.name}'></iframe><script>"
         "var frame = document.getElementById('frame');"
         "frame.addEventListener('load', function () { var d = frame.contentDocument; var out = {};"
         f"{script}"
         "document.getElementById('out').textContent = JSON.stringify(out); });"
         "</script></body></html>")
-    dom = Dom(dump_dom(driver.as_uri(), tmp_path / "profile", "--allow-file-access-from-files"))
+    dom = Dom(dump_dom(driver.as_uri(), profile, "--allow-file-access-from-files"))
     return json.loads(dom.pre_texts[0])
 
 
 @needs_chromium
 def test_switcher_shows_one_split_at_a_time(page, tmp_path):
-    out = _driver(tmp_path, page, """
+    out = run_in_frame(page, tmp_path / "profile", """
         var boards = Array.prototype.slice.call(d.querySelectorAll('.board'));
         out.before = boards.map(function (b) { return b.hidden; });
         d.querySelectorAll('.switcher button')[1].click();
@@ -133,7 +134,7 @@ def test_switcher_shows_one_split_at_a_time(page, tmp_path):
 
 @needs_chromium
 def test_clicking_a_header_sorts_rows_best_first_then_reverses(page, tmp_path):
-    out = _driver(tmp_path, page, """
+    out = run_in_frame(page, tmp_path / "profile", """
         var table = d.querySelector('.board table.scores');
         var headers = Array.prototype.slice.call(table.querySelectorAll('thead th'));
         var index = headers.findIndex(function (th) { return th.textContent.indexOf('R-L') === 0; });

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from harness.errors import ConfigError, MetricUnavailableError
-from local_http import Answer, JSONServer, Request
+from local_http import Answer, Request, RoutedServer
 from harness.registry import Sample
 from plugins.metrics.detox import detoxify_attributes
 from plugins.metrics.lexicon import lexicon_scores, load_lexicon
@@ -22,31 +22,22 @@ def answer(value: float) -> tuple[int, dict, dict]:
                                      for i, a in enumerate(ATTRIBUTES)}, "languages": ["en"]}, {}
 
 
-class ScriptedServer:
+class PerspectiveServer(RoutedServer):
     """A Perspective stand-in on 127.0.0.1 answering each POST with the next scripted
     (status, JSON body, headers); it records every request it gets."""
+
+    url_path = ""
 
     def __init__(self, script):
         self.script = list(script)
         self.requests: list[dict] = []
-        self.http = JSONServer(self.route)
-
-    @property
-    def url(self) -> str:
-        return self.http.url
+        super().__init__()
 
     def route(self, request: Request) -> Answer:
         self.requests.append({"path": request.path, "headers": request.headers, "body": request.json(),
                               "at": time.monotonic()})
         status, payload, headers = self.script.pop(0) if self.script else (500, {}, {})
         return Answer(status, payload, headers)
-
-    def __enter__(self):
-        self.http.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        self.http.__exit__(*exc)
 
 
 @pytest.fixture
@@ -67,7 +58,7 @@ def assert_key_absent(*texts):
 
 
 def test_scores_are_averaged_per_attribute_and_the_key_travels_only_in_a_header(environment):
-    with ScriptedServer([answer(0.10), answer(0.30)]) as server:
+    with PerspectiveServer([answer(0.10), answer(0.30)]) as server:
         result = metric(server).compute([Sample("a", "You idiot.", "r"), Sample("b", "Thanks!", "r")])
     assert result.scores["Toxicity"] == pytest.approx(0.20)
     assert result.scores["Threat"] == pytest.approx(0.25)
@@ -82,7 +73,7 @@ def test_scores_are_averaged_per_attribute_and_the_key_travels_only_in_a_header(
 
 
 def test_429_is_retried_after_the_servers_retry_after(environment):
-    with ScriptedServer([(429, {"error": "quota"}, {"Retry-After": "0"}), answer(0.5)]) as server:
+    with PerspectiveServer([(429, {"error": "quota"}, {"Retry-After": "0"}), answer(0.5)]) as server:
         result = metric(server).compute([Sample("a", "hello", "r")])
     assert len(server.requests) == 2
     assert result.scores["Toxicity"] == pytest.approx(0.5)
@@ -90,7 +81,7 @@ def test_429_is_retried_after_the_servers_retry_after(environment):
 
 def test_persistent_5xx_fails_with_a_message_without_the_key(environment):
     script = [(500, {"error": KEY}, {}), (503, {}, {}), (502, {}, {})]
-    with ScriptedServer(script) as server:
+    with PerspectiveServer(script) as server:
         with pytest.raises(MetricUnavailableError) as raised:
             metric(server, max_retries=2).compute([Sample("a", "hello", "r")])
     assert len(server.requests) == 3
@@ -99,21 +90,21 @@ def test_persistent_5xx_fails_with_a_message_without_the_key(environment):
 
 
 def test_refused_key_names_the_variable_not_the_key(environment):
-    with ScriptedServer([(403, {"error": {"message": f"API key {KEY} not valid"}}, {})]) as server:
+    with PerspectiveServer([(403, {"error": {"message": f"API key {KEY} not valid"}}, {})]) as server:
         with pytest.raises(MetricUnavailableError, match="PERSPECTIVE_API_KEY") as raised:
             metric(server).compute([Sample("a", "hello", "r")])
     assert_key_absent(str(raised.value))
 
 
 def test_a_text_the_api_refuses_gets_no_value(environment):
-    with ScriptedServer([answer(0.2), (400, {"error": "language"}, {})]) as server:
+    with PerspectiveServer([answer(0.2), (400, {"error": "language"}, {})]) as server:
         result = metric(server).compute([Sample("a", "hello", "r"), Sample("b", "hola", "r")])
     assert result.per_sample["Toxicity"] == [pytest.approx(0.2), None]
     assert result.scores["Toxicity"] == pytest.approx(0.2)
 
 
 def test_answers_are_cached_on_disk_and_empty_texts_never_sent(environment):
-    with ScriptedServer([answer(0.4)]) as server:
+    with PerspectiveServer([answer(0.4)]) as server:
         first = metric(server).compute([Sample("a", "same text", "r"), Sample("b", "  ", "r")])
         again = metric(server).compute([Sample("a", "same text", "r")])
     assert len(server.requests) == 1
@@ -124,7 +115,7 @@ def test_answers_are_cached_on_disk_and_empty_texts_never_sent(environment):
 
 
 def test_requests_are_spaced_by_the_rate_limit(environment):
-    with ScriptedServer([answer(0.1)] * 3) as server:
+    with PerspectiveServer([answer(0.1)] * 3) as server:
         metric(server, qps=10).compute([Sample(str(i), f"text {i}", "r") for i in range(3)])
     gaps = [b["at"] - a["at"] for a, b in zip(server.requests, server.requests[1:])]
     assert min(gaps) >= 0.08  # 0.1 s apart, less a little network jitter

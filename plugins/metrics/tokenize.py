@@ -157,12 +157,7 @@ def _plain_text_tokens(text: str) -> list[str] | None:
             return None  # Punkt's number rule
         else:
             core, tail = word[:-1], "."
-        if "'" in core:
-            _split_clitic(core, tokens)
-        else:
-            tokens.append(core)
-        if tail:
-            tokens.append(tail)
+        _append_word(core, tail, tokens)
     return tokens
 
 
@@ -175,13 +170,18 @@ def _word_tokens(words: list[str], sentence_final: list[bool]) -> list[str]:
             core, tail = word[:-1], mark
         else:
             core, tail = word, ""
-        if "'" in core:
-            _split_clitic(core, tokens)
-        else:
-            tokens.append(core)
-        if tail:
-            tokens.append(tail)
+        _append_word(core, tail, tokens)
     return tokens
+
+
+def _append_word(core: str, tail: str, tokens: list[str]) -> None:
+    """Append a word (its clitics split off) and then the punctuation cut from it, if any."""
+    if "'" in core:
+        _split_clitic(core, tokens)
+    else:
+        tokens.append(core)
+    if tail:
+        tokens.append(tail)
 
 
 def _split_clitic(word: str, tokens: list[str]) -> None:
