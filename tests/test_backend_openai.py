@@ -197,10 +197,12 @@ def test_an_answer_that_is_not_a_chat_completion_names_base_url():
         assert server.url in str(caught.value) and server.requests == 1  # not retried
 
 
-def test_a_choice_without_text_gives_an_empty_reply_not_a_crash():
-    payload = {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]}
+def test_a_choice_without_text_or_odd_usage_gives_an_empty_reply_not_a_crash():
+    payload = {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}],
+               "usage": {"prompt_tokens": "many", "completion_tokens": 4}}
     with ScriptedServer(lambda n, body: Reply(200, payload)) as server:
-        assert backend(server).generate([conversation("hi")], GREEDY)[0].text == ""
+        generation = backend(server).generate([conversation("hi")], GREEDY)[0]
+    assert generation.text == "" and generation.usage == {"prompt_tokens": 0, "completion_tokens": 4}
 
 
 def test_the_transport_setting_picks_the_sdks_http_client(transport, monkeypatch):

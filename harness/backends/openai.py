@@ -404,9 +404,8 @@ class OpenAIBackend:
         choices = sorted(choices, key=lambda choice: choice.get("index") or 0)
         usage = {}
         if isinstance(data.get("usage"), dict):
-            usage = {"prompt_tokens": int(data["usage"].get("prompt_tokens") or 0),
-                     "completion_tokens": int(data["usage"].get("completion_tokens") or 0)}
-            self._count(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"])
+            usage = {name: _token_count(data["usage"].get(name)) for name in ("prompt_tokens", "completion_tokens")}
+            self._count(**usage)
         return ChatResult(
             choices=[_message_content(choice) for choice in choices],
             usage=usage, finish_reasons=[choice.get("finish_reason") for choice in choices], attempts=attempts)
@@ -415,6 +414,11 @@ class OpenAIBackend:
         with self._stats_lock:
             for name, value in increments.items():
                 setattr(self.stats, name, getattr(self.stats, name) + value)
+
+
+def _token_count(value: Any) -> int:
+    """A usage count as the server sent it; 0 when absent or not a number."""
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
 def _message_content(choice: dict) -> str:
