@@ -70,6 +70,9 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lenient", action="store_true", help="skip bad dialogues (written to OUT/rejects/) instead of failing")
     parser.add_argument("--format", default="terminal", help="how to print the table (a renderer name)")
+    parser.add_argument("--no-cache", action="store_true", help="regenerate every example (ignore OUT/cache)")
+    parser.add_argument("--traceback", action="store_true",
+                        help="print the full traceback of each failure (also ESCBENCH_DEBUG=1)")
 
 
 def _named_items(items: list, flag: str) -> list[tuple[str, dict]]:
@@ -91,12 +94,13 @@ def build_run_config(args: argparse.Namespace):
 
     from .errors import ConfigError
     from .registry import GenerationSettings
+    from .run_options import check_run_file, check_settings
     from .runner import RunConfig
 
     file_config: dict[str, Any] = {}
     if args.config:
         try:
-            file_config = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+            file_config = check_run_file(yaml.safe_load(args.config.read_text(encoding="utf-8")), str(args.config))
         except (OSError, yaml.YAMLError) as error:
             raise ConfigError(f"{args.config}: cannot read run file: {error}") from None
     systems = _named_items(_csv(args.systems) if args.systems else file_config.get("systems", [DEFAULT_SYSTEMS]), "systems")
@@ -115,18 +119,23 @@ def build_run_config(args: argparse.Namespace):
     elif args.metric_args:
         raise ConfigError("--metric-args needs --metrics naming the metrics it applies to")
     generation = dict(file_config.get("generation") or {})
+    origin = {key: f"{args.config}: generation.{key}" for key in generation}
+    origin["limit"] = f"{args.config}: limit" if args.limit is None and "limit" in file_config else "--limit"
     for key in ("do_sample", "temperature", "top_p", "max_new_tokens", "seed", "batch_size"):
         value = getattr(args, key)
         if value is not None:
             generation[key] = value
+            origin.pop(key, None)
+    limit = args.limit if args.limit is not None else file_config.get("limit")
+    check_settings(generation, limit, origin)
     try:
         settings = GenerationSettings(**generation)
     except TypeError as error:
         raise ConfigError(f"generation settings: {error}") from None
     return RunConfig(
         systems=systems, splits=splits, metrics=metrics, settings=settings,
-        limit=args.limit if args.limit is not None else file_config.get("limit"),
-        out=args.out or Path(file_config.get("out", "results")), lenient=args.lenient,
+        limit=limit, out=args.out or Path(file_config.get("out", "results")), lenient=args.lenient,
+        use_cache=not getattr(args, "no_cache", False),
     )
 
 
@@ -143,17 +152,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         records = [r for r in outcome.records if r["split"]["name"] == split or r["split"]["yaml"] == split]
         if records:
             print(renderer.render(table_from_records(records, title=f"escbench · split {records[0]['split']['name']}")))
+    for note in outcome.notes:
+        print(note, file=sys.stderr)
     for path in outcome.record_paths:
         print(f"wrote {path}", file=sys.stderr)
+    if args.traceback or _debug():
+        for trace in outcome.tracebacks:
+            print(trace, file=sys.stderr)
     return report_problems(host, outcome.errors)
 
 
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("ESCBENCH_DEBUG", "") not in ("", "0")
+
+
 def report_problems(host, errors: list[str]) -> int:
-    """Print plugin failures and ``errors`` on stderr; return the exit status (1 if any, else 0)."""
-    problems = [f"plugin {f.plugin!r} failed ({f.stage}): {f.error}" for f in host.failures] + errors
-    for problem in problems:
+    """Print plugin failures and switch problems as warnings and ``errors`` as errors on stderr;
+    return the exit status: 1 if the command itself had ``errors``, else 0 (a broken plugin the
+    command did not use does not fail it)."""
+    for warning in plugin_warnings(host):
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in errors:
         print(f"error: {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    return 1 if errors else 0
+
+
+def plugin_warnings(host) -> list[str]:
+    """One line per plugin failure (plugin, distribution, stage, reason) and switch warning."""
+    lines = list(host.warnings)
+    for f in host.failures:
+        dist = f" ({f.distribution})" if f.distribution else ""
+        lines.append(f"plugin {f.plugin!r}{dist} failed ({f.stage}): {f.error}")
+        if f.traceback and _debug():
+            lines.append(f.traceback)
+    return lines
 
 
 # -- plugins / list ---------------------------------------------------------------
@@ -166,9 +200,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     infos = host.plugin_infos()
     if args.json:
         print(json.dumps([vars(info) for info in infos] + [
-            {"name": f.plugin, "failed": f.stage, "error": f.error} for f in host.failures], indent=2))
+            {"name": f.plugin, "distribution": f.distribution, "failed": f.stage, "error": f.error}
+            for f in host.failures] + [{"warning": w} for w in host.warnings], indent=2))
         return 1 if host.failures else 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="escbench plugins")
@@ -179,8 +215,11 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         table.add_row(info.name, info.distribution + (" (built-in)" if info.builtin else ""), info.version,
                       ", ".join(info.hooks), provides)
     for failure in host.failures:
-        table.add_row(f"[red]{failure.plugin}[/red]", "", "", f"[red]FAILED in {failure.stage}[/red]", failure.error)
+        table.add_row(f"[red]{escape(failure.plugin)}[/red]", escape(failure.distribution), "",
+                      f"[red]FAILED in {failure.stage}[/red]", escape(failure.error))
     Console().print(table)
+    for warning in host.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 1 if host.failures else 0
 
 
@@ -287,12 +326,46 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+class _CommandClaims:
+    """Stands in for :class:`CommandRegistrar` while plugins register commands, so that names
+    are decided like systems' (a built-in command cannot be replaced; two third-party plugins
+    claiming one name both lose it) and one plugin's bad ``configure`` breaks nothing else."""
+
+    def __init__(self):
+        self.plugin = ""
+        self.claims: dict[str, list[tuple[tuple, str]]] = {}
+
+    def add(self, name: str, help: str, configure: Callable, run: Callable[[argparse.Namespace], int]) -> None:
+        self.claims.setdefault(name, []).append(((help, configure, run), self.plugin))
+
+
 def _add_plugin_commands(commands: CommandRegistrar) -> None:
     from .plugins import get_host
+    from .registry import resolve_claims
 
     host = get_host()
-    for _ in host.call_each("register_commands", commands=commands):
+    claims = _CommandClaims()
+    for name in commands.subparsers.choices:  # the core commands above belong to escbench itself
+        claims.claims[name] = [(None, "escbench")]
+
+    def started(plugin: str) -> None:
+        claims.plugin = plugin
+
+    for _ in host.call_each("register_commands", commands=claims, on_start=started, include_none=True):
         pass
+    decided = resolve_claims("command", claims.claims, lambda p: p == "escbench" or host.is_builtin(p))
+    for plugin, message in decided.problems:
+        host._fail(plugin, "register_commands", message)
+    for name, (spec, plugin) in decided.chosen.items():
+        if spec is None:
+            continue
+        help, configure, run = spec
+        try:
+            configure(argparse.ArgumentParser(prog=name))  # a configure that raises must not half-add it
+        except Exception as error:
+            host._fail(plugin, "register_commands", f"command {name!r}: configure raised {type(error).__name__}: {error}")
+            continue
+        commands.add(name, help, configure, run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,6 +387,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished generations are cached; run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as error:  # a plugin command's bug: name it; the traceback is for ESCBENCH_DEBUG=1
+        if _debug():
+            raise
+        print(f"error: escbench {args.command} failed: {type(error).__name__}: {error} "
+              "(ESCBENCH_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -78,3 +78,8 @@ class MetricNotApplicableError(EscbenchError):
     def __init__(self, metric: str, reason: str):
         self.metric = metric
         super().__init__(f"metric {metric!r} skipped: {reason}")
+
+
+class PluginOutputError(EscbenchError):
+    """A plugin's system or metric returned something that breaks its contract (wrong type,
+    wrong count, non-finite score). The message names the system or metric and its plugin."""

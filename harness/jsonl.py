@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from .strict_json import dumps_strict
+
 
 def read_records(path: Path) -> Iterator[dict]:
     """Yield each complete JSON object; a final line without newline that fails to parse is
@@ -44,7 +46,7 @@ def repair_tail(path: Path) -> None:
 
 def append_records(path: Path, records: Iterable[dict]) -> None:
     """Append records durably (one write, flush, fsync)."""
-    payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    payload = "".join(dumps_strict(r, ensure_ascii=False) + "\n" for r in records)
     if not payload:
         return
     with open(path, "a", encoding="utf-8") as handle:
@@ -66,8 +68,8 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    write_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, dumps_strict(obj, indent=2, ensure_ascii=False) + "\n")
 
 
 def write_jsonl_atomic(path: Path, records: Iterable[dict]) -> None:
-    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    write_atomic(path, "".join(dumps_strict(r, ensure_ascii=False) + "\n" for r in records))

@@ -2,30 +2,43 @@
 
 Environment switches (datasette/pytest style):
 
-* ``ESCBENCH_PLUGINS=a,b`` — allow-list: load only these entry-point names.
-* ``ESCBENCH_BLOCK_PLUGINS=a,b`` — deny-list: never load these.
-* ``ESCBENCH_DISABLE_PLUGIN_AUTOLOAD=1`` — load only escbench's own built-in plugins (entry
-  points of the ``escbench`` distribution), not third-party packages.
+* ``ESCBENCH_PLUGINS=a,b`` — allow-list of *third-party* plugins (entry-point or distribution
+  names); escbench's built-ins stay loaded unless blocked.
+* ``ESCBENCH_BLOCK_PLUGINS=a,b`` — never load these (entry-point or distribution names,
+  built-ins included).
+* ``ESCBENCH_DISABLE_PLUGIN_AUTOLOAD=1`` — load only escbench's own built-in plugins.
 
-A plugin that fails to import, or raises inside a ``register_*`` hook, is recorded in
-:attr:`PluginHost.failures` (and reported by ``escbench plugins`` and the CLI's exit status);
-every other plugin keeps working.
+A name in either list that matches no installed plugin is a warning naming it. Load order is
+deterministic: built-ins first, then third-party plugins by distribution and entry-point name.
+
+Any exception while importing a plugin, registering it or calling one of its hooks, and any
+hook result that is not a list, is recorded in :attr:`PluginHost.failures` with the plugin's
+name; every other plugin keeps working. Names are decided by :func:`registry.resolve_claims`:
+a third-party plugin never replaces a built-in system, metric, split or renderer, and two
+third-party plugins claiming one name both lose it. Hooks are called through pluggy one plugin
+at a time in pluggy's order (``tryfirst``/``trylast`` honoured); wrapper implementations
+(``wrapper=True``/``hookwrapper=True``) are refused at registration.
 """
 from __future__ import annotations
 
 import os
+import re
+import traceback as tb
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pluggy
 
 from . import PROJECT, hookspecs
-from .registry import Registry
+from .contracts import check_registered
+from .registry import Registry, resolve_claims
 
 ENTRY_POINT_GROUP = PROJECT
 BUILTIN_DISTRIBUTION = PROJECT
+REGISTER_HOOKS = (("register_systems", "systems"), ("register_metrics", "metrics"),
+                  ("register_renderers", "renderers"))
 
 
 @dataclass
@@ -43,9 +56,13 @@ class PluginInfo:
 
 @dataclass
 class PluginFailure:
+    """One thing a plugin got wrong: ``stage`` is "import", "register" or the hook name."""
+
     plugin: str
-    stage: str  # "import" or the hook name
+    stage: str
     error: str
+    distribution: str = ""
+    traceback: str = ""
 
 
 def _env_list(name: str) -> set[str] | None:
@@ -55,11 +72,17 @@ def _env_list(name: str) -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
+def _norm(name: str) -> str:
+    """Distribution names compare like pip does (case, ``-``/``_``/``.`` alike)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 class PluginHost:
     """Loads plugins once and collects what they register.
 
     ``systems``, ``metrics`` and ``renderers`` are :class:`Registry` objects; ``split_files``
-    maps split YAML paths to the plugin that registered them.
+    maps split YAML paths to the plugin that registered them. ``warnings`` holds problems with
+    the switches (unknown names).
     """
 
     def __init__(self, load_entry_points: bool = True):
@@ -67,6 +90,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.failures: list[PluginFailure] = []
+        self.warnings: list[str] = []
         self._collected = False
         if load_entry_points:
             self._load_entry_points()
@@ -76,22 +100,31 @@ class PluginHost:
         allow = _env_list("ESCBENCH_PLUGINS")
         block = _env_list("ESCBENCH_BLOCK_PLUGINS") or set()
         builtin_only = os.environ.get("ESCBENCH_DISABLE_PLUGIN_AUTOLOAD", "") not in ("", "0")
+        found = []
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             dist = ep.dist.name if ep.dist else "?"
             version = ep.dist.version if ep.dist else "?"
-            builtin = dist == BUILTIN_DISTRIBUTION
-            if ep.name in block or (allow is not None and ep.name not in allow):
+            found.append((_norm(dist) != BUILTIN_DISTRIBUTION, _norm(dist), ep.name, ep, dist, version))
+        found.sort(key=lambda row: row[:3])
+        known = {row[2] for row in found} | {row[1] for row in found}
+        for variable, names in (("ESCBENCH_PLUGINS", allow or set()), ("ESCBENCH_BLOCK_PLUGINS", block)):
+            for unknown in sorted(n for n in names if n not in known and _norm(n) not in known):
+                self.warnings.append(f"{variable} names {unknown!r}, which is no installed escbench plugin "
+                                     f"(entry-point or distribution name)")
+        for third_party, dist_key, name, ep, dist, version in found:
+            matches = lambda names: name in names or dist_key in {_norm(n) for n in names}  # noqa: E731
+            if matches(block) or (third_party and (builtin_only or (allow is not None and not matches(allow)))):
                 continue
-            if builtin_only and not builtin:
-                continue
-            if self.pm.get_plugin(ep.name) is not None:
+            if self.pm.has_plugin(name):
+                self._fail(name, "import", f"entry-point name {name!r} of distribution {dist!r} is already "
+                           f"used by {self.infos[name].distribution!r}; it is not loaded", dist)
                 continue
             try:
                 module = ep.load()
             except Exception as error:  # a broken plugin must not break unrelated runs
-                self.failures.append(PluginFailure(ep.name, "import", f"{type(error).__name__}: {error}"))
+                self._fail(name, "import", f"{type(error).__name__}: {error}", f"{dist} {version}", error)
                 continue
-            self.register(module, ep.name, distribution=dist, version=version, builtin=builtin)
+            self.register(module, name, distribution=dist, version=version, builtin=not third_party)
 
     def register(
         self, plugin: Any, name: str, distribution: str = "(registered in code)",
@@ -103,12 +136,17 @@ class PluginHost:
         try:
             self.pm.register(plugin, name=name)
             self.pm.check_pending()
+            wrappers = [impl.function.__name__ for caller in self.pm.get_hookcallers(plugin) or []
+                        for impl in caller.get_hookimpls() if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper)]
+            if wrappers:
+                raise TypeError(f"hook {', '.join(wrappers)} is marked wrapper/hookwrapper: escbench calls each "
+                                "plugin's hooks separately and does not support wrappers (drop the option)")
         except Exception as error:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
-            self.failures.append(PluginFailure(name, "register", f"{type(error).__name__}: {error}"))
+            self._fail(name, "register", f"{type(error).__name__}: {error}", f"{distribution} {version}".strip(), error)
             return
-        hooks = sorted(impl.name for impl in self.pm.get_hookcallers(plugin) or [])
+        hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
         module_name = getattr(plugin, "__name__", type(plugin).__name__)
         self.infos[name] = PluginInfo(name, module_name, distribution, version, builtin, hooks)
         self._collected = False
@@ -120,53 +158,105 @@ class PluginHost:
         self.infos.pop(name, None)
         self._collected = False
 
+    def _fail(self, plugin: str, stage: str, error: str, distribution: str | None = None,
+              exc: BaseException | None = None) -> None:
+        if distribution is None:
+            distribution = self.describe_distribution(plugin)
+        trace = "".join(tb.format_exception(type(exc), exc, exc.__traceback__)) if exc else ""
+        self.failures.append(PluginFailure(plugin, stage, error, distribution, trace))
+
+    def describe_distribution(self, plugin: str) -> str:
+        """``"dist version"`` of a loaded plugin ("" when unknown)."""
+        info = self.infos.get(plugin)
+        return f"{info.distribution} {info.version}".strip() if info else ""
+
+    def describe(self, plugin: str) -> str:
+        """``plugin 'x' (distribution version)`` for messages."""
+        dist = self.describe_distribution(plugin)
+        return f"plugin {plugin!r}" + (f" ({dist})" if dist else "")
+
+    def is_builtin(self, plugin: str) -> bool:
+        info = self.infos.get(plugin)
+        return bool(info and info.builtin)
+
     # -- calling hooks with per-plugin isolation ---------------------------------
-    def call_each(self, hook: str, **kwargs: Any) -> Iterable[tuple[str, Any]]:
-        """Yield ``(plugin_name, result)`` for each implementation of ``hook``; a plugin that
-        raises is recorded as a failure and skipped."""
+    def call_each(self, hook: str, *, on_start: Callable[[str], None] | None = None,
+                  include_none: bool = False, **kwargs: Any) -> Iterable[tuple[str, Any]]:
+        """Yield ``(plugin_name, result)`` for each plugin implementing ``hook``, called through
+        pluggy one plugin at a time, in pluggy's order (``tryfirst`` first). A plugin that
+        raises, or returns something other than a list (or None), is recorded as a failure and
+        skipped. ``on_start(plugin)`` runs before each call."""
         caller = getattr(self.pm.hook, hook)
-        for impl in caller.get_hookimpls():  # registration order
+        for impl in reversed(caller.get_hookimpls()):  # pluggy calls the last-registered first
+            others = [p for p in self.pm.get_plugins() if p is not impl.plugin]
+            if on_start:
+                on_start(impl.plugin_name)
             try:
-                args = [kwargs[arg] for arg in impl.argnames]
-                result = impl.function(*args)
+                results = self.pm.subset_hook_caller(hook, remove_plugins=others)(**kwargs)
             except Exception as error:
-                self.failures.append(PluginFailure(impl.plugin_name, hook, f"{type(error).__name__}: {error}"))
+                self._fail(impl.plugin_name, hook, f"{type(error).__name__}: {error}", exc=error)
                 continue
-            if result is not None:
+            result = results[0] if results else None
+            if result is not None and not isinstance(result, (list, tuple)):
+                self._fail(impl.plugin_name, hook,
+                           f"returned {type(result).__name__} {str(result)[:80]!r}, not a list")
+                continue
+            if result is not None or include_none:
                 yield impl.plugin_name, result
 
     def _collect(self) -> None:
         if self._collected:
             return
         self._collected = True
+        from .splits import split_name_of
+
         self._systems, self._metrics, self._renderers = Registry("system"), Registry("metric"), Registry("renderer")
         self._split_files: dict[Path, str] = {}
         for info in self.infos.values():
             info.provides = {}
-        for hook, registry, kind in (
-            ("register_systems", self._systems, "systems"),
-            ("register_metrics", self._metrics, "metrics"),
-            ("register_renderers", self._renderers, "renderers"),
-        ):
+        collecting = {hook for hook, _ in REGISTER_HOOKS} | {"register_splits"}
+        self.failures = [f for f in self.failures if f.stage not in collecting]  # recollected below
+        for hook, kind in REGISTER_HOOKS:
+            claims: dict[str, list[tuple[Any, str]]] = {}
             for plugin, items in self.call_each(hook):
                 for item in items:
-                    try:
-                        registry.add(item, plugin)
-                    except (TypeError, ValueError) as error:
-                        self.failures.append(PluginFailure(plugin, hook, str(error)))
-                        continue
-                    self._provides(plugin, kind, item.name)
+                    problem = check_registered(kind, item)
+                    if problem:
+                        self._fail(plugin, hook, problem)
+                    else:
+                        claims.setdefault(item.name, []).append((item, plugin))
+            registry = {"systems": self._systems, "metrics": self._metrics, "renderers": self._renderers}[kind]
+            for name, (item, plugin) in self._resolve(kind[:-1], claims, hook).items():
+                registry.add(item, plugin)
+                self._provides(plugin, kind, name)
+            for name, reason in self._last_refused.items():
+                registry.refuse(name, reason)
+        split_claims: dict[str, list[tuple[Any, str]]] = {}
         for plugin, paths in self.call_each("register_splits"):
             for raw in paths:
                 path = Path(raw)
-                files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
                 if not path.exists():
-                    self.failures.append(PluginFailure(plugin, "register_splits", f"no such file: {path}"))
-                for file in files:
-                    self._split_files[file.resolve()] = plugin
+                    self._fail(plugin, "register_splits", f"no such file: {path}")
+                    continue
+                for file in sorted(path.glob("*.yaml")) if path.is_dir() else [path]:
+                    split_claims.setdefault(split_name_of(file), []).append((file.resolve(), plugin))
+        for name, (file, plugin) in self._resolve("split", split_claims, "register_splits").items():
+            self._split_files[file] = plugin
+            self._provides(plugin, "splits", name)
+
+    def _resolve(self, kind: str, claims: dict, hook: str) -> dict:
+        decided = resolve_claims(kind, claims, self.is_builtin, block_hint=self.block_hint)
+        for plugin, message in decided.problems:
+            self._fail(plugin, hook, message)
+        self._last_refused = decided.refused
+        return decided.chosen
+
+    def block_hint(self, plugin: str) -> str:
+        """The name to put in ESCBENCH_BLOCK_PLUGINS to drop ``plugin``."""
+        return plugin
 
     def _provides(self, plugin: str, kind: str, name: str) -> None:
-        if plugin in self.infos:
+        if plugin in self.infos and name not in self.infos[plugin].provides.get(kind, []):
             self.infos[plugin].provides.setdefault(kind, []).append(name)
 
     @property
@@ -191,14 +281,6 @@ class PluginHost:
 
     def plugin_infos(self) -> list[PluginInfo]:
         self._collect()
-        from .splits import split_name_of
-
-        for path, plugin in self._split_files.items():
-            if plugin in self.infos:
-                name = split_name_of(path)
-                provided = self.infos[plugin].provides.setdefault("splits", [])
-                if name not in provided:
-                    provided.append(name)
         return list(self.infos.values())
 
 

@@ -7,10 +7,10 @@ arguments the user gave (``--system-args`` / ``--metric-args``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, ClassVar, Protocol, Sequence, runtime_checkable
 
 from .data import Example, Turn
-from .errors import UnknownNameError
+from .errors import ConfigError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,15 @@ class Metric(Protocol):
 
 
 class Registry:
-    """Name -> (class, plugin name) for one kind of thing; lookup suggests close names."""
+    """Name -> (class, plugin name) for one kind of thing; lookup suggests close names.
+
+    ``refuse(name, reason)`` marks a name no plugin may provide (e.g. two third-party plugins
+    claimed it); looking it up raises :class:`ConfigError` with that reason."""
 
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, tuple[Any, str]] = {}
+        self._refused: dict[str, str] = {}
 
     def add(self, item: Any, plugin: str) -> None:
         name = getattr(item, "name", None)
@@ -121,10 +125,15 @@ class Registry:
             )
         self._entries[name] = (item, plugin)
 
+    def refuse(self, name: str, reason: str) -> None:
+        self._refused[name] = reason
+
     def get(self, name: str) -> Any:
         try:
             return self._entries[name][0]
         except KeyError:
+            if name in self._refused:
+                raise ConfigError(f"{self.kind} {name!r} cannot be used: {self._refused[name]}") from None
             raise UnknownNameError(self.kind, name, list(self._entries)) from None
 
     def plugin_of(self, name: str) -> str:
@@ -141,3 +150,48 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+@dataclass
+class Resolution:
+    """What :func:`resolve_claims` decided: ``chosen`` name -> (item, plugin); ``problems``
+    (plugin, message) for every refused claim; ``refused`` name -> reason for names nobody gets."""
+
+    chosen: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_claims(
+    kind: str, claims: dict[str, list[tuple[Any, str]]], is_builtin: Callable[[str], bool],
+    block_hint: Callable[[str], str] = lambda plugin: plugin,
+) -> Resolution:
+    """Decide who gets each name, independent of load order.
+
+    A built-in plugin's name can never be taken over: a third-party claim on it is refused and
+    named, the built-in kept. Two or more third-party plugins claiming one name: none is used,
+    each is named with the fix (block one). A plugin claiming a name twice counts once.
+    """
+    out = Resolution()
+    for name, entries in claims.items():
+        seen: dict[str, Any] = {}
+        for item, plugin in entries:
+            seen.setdefault(plugin, item)
+        builtins = [p for p in seen if is_builtin(p)]
+        others = [p for p in seen if not is_builtin(p)]
+        if builtins:
+            owner = builtins[0]
+            out.chosen[name] = (seen[owner], owner)
+            for plugin in builtins[1:] + others:
+                out.problems.append((plugin, (
+                    f"{kind} {name!r} is provided by escbench's built-in plugin {owner!r} and cannot "
+                    f"be replaced: plugin {plugin!r}'s {kind} {name!r} is ignored (give it another name)")))
+        elif len(others) == 1:
+            out.chosen[name] = (seen[others[0]], others[0])
+        else:
+            listing = " and ".join(repr(p) for p in others)
+            reason = (f"plugins {listing} both register {kind} {name!r}, so neither is used: block one, "
+                      f"e.g. ESCBENCH_BLOCK_PLUGINS={block_hint(others[-1])}")
+            out.refused[name] = reason
+            out.problems.extend((plugin, reason) for plugin in others)
+    return out

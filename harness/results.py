@@ -4,22 +4,24 @@ Schema ``escbench.results/1`` (documented in README "Results records")::
 
     schema        "escbench.results/1"
     created_at    ISO-8601 UTC time the record was written
-    system        {name, plugin, args, config, config_sha256}
+    system        {name, plugin, distribution, version, args, config, config_sha256}
     split         {name, yaml, yaml_sha256, source, source_sha256, n_dialogues, n_examples,
-                   examples_sha256, limit, partition, filters}
+                   examples_sha256, limit, partition, filters, rejected_dialogues,
+                   rejects_file (relative to the record's folder; null when none)}
     generation    decoding settings {do_sample, temperature, top_p, max_new_tokens, seed, batch_size}
-    scores        {column: value}            corpus-level, paper scale
+    scores        {column: value|null}       corpus-level, paper scale; null: not a finite
+                                             number (its metric has a metric_errors entry)
     score_meta    {column: {metric, higher_is_better}}
     metric_errors {metric: message}          metrics that could not run (the run exits 1)
     metric_skipped {metric: reason}          metrics that do not apply to these outputs
-    counts        {examples, generated, cached, empty_generations}
+    counts        {examples, generated, cached, rejected_dialogues, empty_generations}
     timings       {generation_s, scoring_s, total_s}
     usage         {prompt_tokens, completion_tokens}
     environment   {escbench, python, platform, packages{...}, git_commit}
     samples_file  file name of the per-example JSONL (same folder)
 
 Each samples line: {id, dialogue_id, turn_index, scene, context, reference, strategy,
-prediction, predicted_strategy, scores{column: value}}.
+prediction, predicted_strategy, scores{column: value}}. Everything is strict JSON (no NaN).
 """
 from __future__ import annotations
 

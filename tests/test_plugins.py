@@ -7,7 +7,7 @@ import os
 import pytest
 
 from harness import hookimpl
-from harness.errors import UnknownNameError
+from harness.errors import ConfigError, UnknownNameError
 from harness.plugins import PluginHost
 
 from conftest import run_cli
@@ -52,7 +52,7 @@ def test_misspelt_hook_is_rejected_with_the_plugin_name():
     assert "misspelt" not in host.infos
 
 
-def test_two_plugins_claiming_one_name_is_a_failure_not_a_silent_override(parrot_module):
+def test_two_third_party_plugins_claiming_one_name_lose_it_both_and_are_named(parrot_module):
     class Impostor:
         @hookimpl
         def register_systems(self):
@@ -61,8 +61,12 @@ def test_two_plugins_claiming_one_name_is_a_failure_not_a_silent_override(parrot
     host = PluginHost(load_entry_points=False)
     host.register(parrot_module, name="parrot")
     host.register(Impostor(), name="impostor")
-    assert host.systems.plugin_of("parrot") == "parrot"
-    assert any("already registered" in f.error and f.plugin == "impostor" for f in host.failures)
+    assert "parrot" not in host.systems
+    named = {f.plugin for f in host.failures if "both register system 'parrot'" in f.error}
+    assert named == {"parrot", "impostor"}
+    assert all("ESCBENCH_BLOCK_PLUGINS=" in f.error for f in host.failures)
+    with pytest.raises(ConfigError, match="neither is used"):
+        host.systems.get("parrot")
 
 
 def test_unknown_system_suggests_close_names(parrot_module):
@@ -106,10 +110,3 @@ def test_disable_autoload_keeps_builtins_and_drops_third_party(installed_plugins
     rows = json.loads(run_cli("plugins", "--json", env=env).stdout)
     names = {row["name"] for row in rows}
     assert BUILTINS <= names and not names & {"parrot", "broken"}
-
-
-def test_allow_list_loads_only_named_plugins(installed_plugins):
-    env = {"PYTHONPATH": str(installed_plugins), "ESCBENCH_PLUGINS": "parrot,splits"}
-    result = run_cli("plugins", "--json", env=env)
-    assert {row["name"] for row in json.loads(result.stdout)} == {"parrot", "splits"}
-    assert result.returncode == 0

@@ -81,7 +81,7 @@ def test_run_writes_a_record_and_samples_with_the_generations(host, tmp_path):
     assert outcome.errors == []
     record = read_record(tmp_path / "parrot__parrot_mini.json")
     assert record["split"]["n_examples"] == 3 and record["split"]["n_dialogues"] == 2
-    assert record["counts"] == {"examples": 3, "cached": 0, "generated": 3, "empty_generations": 0}
+    assert record["counts"] == {"examples": 3, "cached": 0, "generated": 3, "rejected_dialogues": 0, "empty_generations": 0}
     assert record["generation"]["batch_size"] == 2
     assert record["score_meta"]["Words"] == {"metric": "word-count", "higher_is_better": True}
     samples = [json.loads(line) for line in (tmp_path / record["samples_file"]).read_text().splitlines()]

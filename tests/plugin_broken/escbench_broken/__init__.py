@@ -1,1 +1,1 @@
-raise ImportError("escbench_broken needs a package that is not installed (deliberate test failure)")
+"""Deliberately broken escbench plugins, one module per fault (see pyproject.toml's entry points)."""

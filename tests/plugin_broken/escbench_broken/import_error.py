@@ -1,0 +1,1 @@
+raise ImportError("escbench_broken needs a package that is not installed (deliberate test failure)")

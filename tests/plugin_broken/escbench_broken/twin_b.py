@@ -1,0 +1,22 @@
+"""One of two plugins registering the same system name 'twin'."""
+from harness import hookimpl
+from harness.registry import Generation
+
+
+class Twin:
+    name = "twin"
+    description = "twin from side b"
+
+    def config(self):
+        return {}
+
+    def prepare(self):
+        pass
+
+    def generate(self, examples, settings):
+        return [Generation(text="b") for _ in examples]
+
+
+@hookimpl
+def register_systems():
+    return [Twin]

@@ -1,0 +1,8 @@
+"""A plugin with a wrapper hook implementation (escbench refuses wrappers)."""
+from harness import hookimpl
+
+
+@hookimpl(wrapper=True)
+def register_renderers():
+    result = yield
+    return result
