@@ -215,11 +215,72 @@ def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
     return file_sha256(Path(path))
 
 
+HASH_MEMO = "file-hashes.json"
+
+
+def _memo_path() -> Path:
+    return cache_dir() / HASH_MEMO
+
+
+def remembered_sha256(path: Path, memo: dict | None = None) -> str:
+    """sha256 of a file, computed once and remembered in ``cache_dir()/file-hashes.json`` by
+    absolute path, size and mtime (a changed file is hashed again)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    own = memo is None
+    memo = _read_memo() if own else memo
+    entry = memo.get(str(path))
+    if entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
+        return entry["sha256"]
+    digest = _cached_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    memo[str(path)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+    if own:
+        _write_memo(memo)
+    return digest
+
+
+def _read_memo() -> dict:
+    try:
+        memo = json.loads(_memo_path().read_text(encoding="utf-8"))
+        return memo if isinstance(memo, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_memo(memo: dict) -> None:
+    from .jsonl import write_json_atomic
+
+    try:
+        write_json_atomic(_memo_path(), memo)
+    except OSError:
+        pass  # a read-only cache only costs re-hashing next time
+
+
+def folder_content_sha256(folder: Path) -> str:
+    """Identity of a model folder's content: sha256 over ``relative path, size, sha256`` of every
+    file in it (recursively; hidden files and escbench's conversion marker excluded), sorted by
+    path. Each file's hash is remembered by path, size and mtime, so a second call only stats."""
+    folder = Path(folder).resolve()
+    memo = _read_memo()
+    before = dict(memo)
+    lines = []
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = file.relative_to(folder).as_posix()
+        if relative == MARKER_FILE or any(part.startswith(".") for part in file.relative_to(folder).parts):
+            continue
+        lines.append(f"{relative}\t{file.stat().st_size}\t{remembered_sha256(file, memo)}\n")
+    if memo != before:
+        _write_memo(memo)
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
 def describe_model(spec: str = EMBEDDED_ALIAS) -> dict:
     """What identifies the weights ``spec`` names, without converting or loading anything.
 
-    Returns ``{"model": spec, "path": folder it resolves to, "sha256": of the source GGUF or
-    None}``; raises ConfigError like :func:`resolve_model` for a spec that is not local.
+    Returns ``{"model": spec, "path": folder it resolves to, "sha256": ...}``: for the embedded
+    model and ``.gguf`` files the sha256 of the GGUF; for a model folder the sha256 of its
+    content (:func:`folder_content_sha256`), so replacing weights in place changes it. Raises
+    ConfigError like :func:`resolve_model` for a spec that is not local.
     """
     if spec == EMBEDDED_ALIAS:
         gguf, folder = embedded_gguf(), embedded_model_dir()
@@ -229,8 +290,7 @@ def describe_model(spec: str = EMBEDDED_ALIAS) -> dict:
             gguf, folder = path.resolve(), gguf_cache_dir(path)
         else:
             folder = resolve_model(spec)
-            marker = read_marker(folder) or {}
-            return {"model": spec, "path": str(folder), "sha256": marker.get("source_sha256")}
+            return {"model": spec, "path": str(folder), "sha256": folder_content_sha256(folder)}
     stat = gguf.stat()
     marker = read_marker(folder) if is_converted(folder, gguf) else None
     sha = (marker or {}).get("source_sha256") or _cached_sha256(str(gguf), stat.st_size, stat.st_mtime_ns)

@@ -126,7 +126,9 @@ def _run_locked(config: RunConfig, host: PluginHost, out: Path) -> RunOutcome:
         except EscbenchError as error:
             outcome.errors.append(str(error))
             continue
-        if data.rejects:
+        if not data.rejects:
+            (out / "rejects" / f"{data.spec.name}.jsonl").unlink(missing_ok=True)  # stale from an earlier run
+        else:
             _write_rejects(out, data)
             outcome.notes.append(f"split {data.spec.name}: {len(data.rejects)} malformed dialogue(s) rejected "
                                  f"(--lenient), reasons in {out / 'rejects' / (data.spec.name + '.jsonl')}")

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 from ..errors import ConfigError, EscbenchError
 from ..models import quiet_transformers, resolve_model
 from ..registry import Generation, GenerationSettings
+from ..seeding import example_seed, per_row_sampler
 
 GenerationOutput = Generation
 """What :meth:`HFBackend.generate` returns per conversation: ``text`` (stop strings
@@ -197,6 +198,7 @@ class HFBackend:
                     stops,
                     seed=settings.seed + start,
                     add_special_tokens=not self.has_chat_template,
+                    row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
                 )
             for index, reply in zip(indices, replies):
                 outputs[index] = reply
@@ -271,6 +273,7 @@ def _generate_batch(
     stops: list[str],
     seed: int,
     add_special_tokens: bool,
+    row_seeds: list[int] | None = None,
 ) -> list[GenerationOutput]:
     """Generate for one left-padded batch of prompts and decode each row."""
     import torch
@@ -285,7 +288,11 @@ def _generate_batch(
         "do_sample": settings.do_sample,
         "pad_token_id": tokenizer.pad_token_id,
     }
-    if settings.do_sample:
+    if settings.do_sample and row_seeds is not None:
+        # Each row samples with its own seed (harness.seeding): outputs do not depend on the batch.
+        options.update(do_sample=False, logits_processor=per_row_sampler(
+            row_seeds, settings.temperature, settings.top_p, model.device))
+    elif settings.do_sample:
         # top_k=0: only temperature and top_p shape sampling, as with API backends.
         options.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
     if stops:
