@@ -192,14 +192,13 @@ def plugin_warnings(host) -> list[str]:
 
 # -- plugins / list ---------------------------------------------------------------
 def cmd_plugins(args: argparse.Namespace) -> int:
-    import json
-
     from .plugins import get_host
+    from .strict_json import dumps_strict
 
     host = get_host()
     infos = host.plugin_infos()
     if args.json:
-        print(json.dumps([vars(info) for info in infos] + [
+        print(dumps_strict([vars(info) for info in infos] + [
             {"name": f.plugin, "distribution": f.distribution, "failed": f.stage, "error": f.error}
             for f in host.failures] + [{"warning": w} for w in host.warnings], indent=2))
         return 1 if host.failures else 0
@@ -326,46 +325,11 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
-class _CommandClaims:
-    """Stands in for :class:`CommandRegistrar` while plugins register commands, so that names
-    are decided like systems' (a built-in command cannot be replaced; two third-party plugins
-    claiming one name both lose it) and one plugin's bad ``configure`` breaks nothing else."""
-
-    def __init__(self):
-        self.plugin = ""
-        self.claims: dict[str, list[tuple[tuple, str]]] = {}
-
-    def add(self, name: str, help: str, configure: Callable, run: Callable[[argparse.Namespace], int]) -> None:
-        self.claims.setdefault(name, []).append(((help, configure, run), self.plugin))
-
-
 def _add_plugin_commands(commands: CommandRegistrar) -> None:
+    from .plugin_commands import add_plugin_commands
     from .plugins import get_host
-    from .registry import resolve_claims
 
-    host = get_host()
-    claims = _CommandClaims()
-    for name in commands.subparsers.choices:  # the core commands above belong to escbench itself
-        claims.claims[name] = [(None, "escbench")]
-
-    def started(plugin: str) -> None:
-        claims.plugin = plugin
-
-    for _ in host.call_each("register_commands", commands=claims, on_start=started, include_none=True):
-        pass
-    decided = resolve_claims("command", claims.claims, lambda p: p == "escbench" or host.is_builtin(p))
-    for plugin, message in decided.problems:
-        host._fail(plugin, "register_commands", message)
-    for name, (spec, plugin) in decided.chosen.items():
-        if spec is None:
-            continue
-        help, configure, run = spec
-        try:
-            configure(argparse.ArgumentParser(prog=name))  # a configure that raises must not half-add it
-        except Exception as error:
-            host._fail(plugin, "register_commands", f"command {name!r}: configure raised {type(error).__name__}: {error}")
-            continue
-        commands.add(name, help, configure, run)
+    add_plugin_commands(get_host(), commands)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,11 @@ A plugin is a module (or object) with functions named after the hooks below, eac
 
 Built-in systems, splits, metrics and renderers are plugins loaded the same way.
 ``register_*`` hooks take no arguments and return a list; every plugin's list is collected
-(a plugin that raises is reported by name, the others still load). See README "Writing a
-plugin" for a complete example.
+(a plugin that raises, or returns anything but a list, is reported by name; the others still
+load). Each plugin's implementation is called through pluggy on its own, in pluggy's order
+(``tryfirst``/``trylast`` honoured); ``wrapper``/``hookwrapper`` implementations are refused.
+A third-party plugin can never replace a built-in name. The contract for plugin authors, with
+a complete example, is ``docs/plugins.md``.
 """
 from __future__ import annotations
 

@@ -175,6 +175,11 @@ class PluginHost:
         dist = self.describe_distribution(plugin)
         return f"plugin {plugin!r}" + (f" ({dist})" if dist else "")
 
+    def failed_to_load(self) -> str:
+        """A hint for an unknown name: the plugins that failed to import or register ("" if none)."""
+        failed = sorted({f.plugin for f in self.failures if f.stage in ("import", "register")})
+        return f" (plugins that failed to load and may provide it: {', '.join(failed)})" if failed else ""
+
     def is_builtin(self, plugin: str) -> bool:
         info = self.infos.get(plugin)
         return bool(info and info.builtin)

@@ -17,7 +17,7 @@ from typing import Any
 from .cache import GenerationCache, generation_key, stable_hash
 from .data import example_to_dict
 from .contracts import check_generations
-from .errors import ConfigError, EscbenchError
+from .errors import ConfigError, EscbenchError, UnknownNameError
 from .folder_lock import FolderLock
 from .jsonl import write_json_atomic, write_jsonl_atomic
 from .plugins import PluginHost
@@ -115,10 +115,13 @@ def _run_locked(config: RunConfig, host: PluginHost, out: Path) -> RunOutcome:
     metric_specs = config.metrics
     if metric_specs is None:
         metric_specs = [(name, {}) for name in default_metric_names(host.metrics)]
-    for name, _ in metric_specs:
-        host.metrics.get(name)  # unknown names fail before any work
-    for name, _ in config.systems:
-        host.systems.get(name)
+    try:  # unknown names fail before any work
+        for name, _ in metric_specs:
+            host.metrics.get(name)
+        for name, _ in config.systems:
+            host.systems.get(name)
+    except UnknownNameError as error:
+        raise ConfigError(f"{error}{host.failed_to_load()}") from None
     splits: list[SplitData] = []
     for name in config.splits:
         try:
@@ -149,7 +152,7 @@ def _run_locked(config: RunConfig, host: PluginHost, out: Path) -> RunOutcome:
                     record, path = _run_one(system_name, args, system, data, metric_specs, config, host,
                                             progress, who, outcome)
                 except Exception as error:
-                    failure = _contain(who, "generate", error)
+                    failure = _contain(who, "run", error)
                     _record(outcome, _Contained(f"{failure.message} (split {data.spec.name})", failure.trace))
                     continue
                 outcome.records.append(record)
@@ -201,8 +204,11 @@ def _generate(system, system_name, data, config, progress, host, who, outcome) -
     """Generations for every example of the split, reusing and extending the cache. A system
     that fails halfway keeps every finished batch in the cache."""
     settings = config.settings
-    cache = GenerationCache(Path(config.out) / "cache", system_name, _cache_identity(host, system_name, system),
-                            read_existing=config.use_cache)
+    try:
+        identity = _cache_identity(host, system_name, system)
+    except Exception as error:
+        raise _contain(who, "config", error) from None
+    cache = GenerationCache(Path(config.out) / "cache", system_name, identity, read_existing=config.use_cache)
     outcome.notes.extend(cache.notes)
     keys = [generation_key(example, settings) for example in data.examples]
     pending = [i for i, key in enumerate(keys) if key not in cache]

@@ -31,7 +31,9 @@ def test_plugins_command_lists_the_healthy_and_names_every_broken_plugin(env):
     failed = {row["name"]: row for row in rows if "failed" in row}
     assert BROKEN <= set(failed), failed
     assert failed["broken"]["failed"] == "import" and "deliberate test failure" in failed["broken"]["error"]
-    assert "RuntimeError: hook exploded on purpose" in failed["hook_raises"]["error"]
+    hook_raises = " | ".join(row["error"] for row in rows if row.get("name") == "hook_raises" and "failed" in row)
+    assert "RuntimeError: hook exploded on purpose" in hook_raises
+    assert "command 'broken-cmd': configure raised ValueError: configure broke on purpose" in hook_raises
     assert "returned type" in failed["not_a_list"]["error"] and "not a list" in failed["not_a_list"]["error"]
     assert "wrapper" in failed["wrapper"]["error"]
     takeover = " | ".join(row["error"] for row in rows if row.get("name") == "takeover" and "failed" in row)
@@ -47,6 +49,11 @@ def test_plugins_command_lists_the_healthy_and_names_every_broken_plugin(env):
     assert "seed" in loaded["splits"]["provides"]["splits"]
     assert set(loaded["faulty"]["provides"]["systems"]) == {"oom", "flaky", "stringy", "none-text"}
     assert result.returncode == 1  # `plugins` is the health check: broken plugins fail it
+
+
+def test_help_works_and_a_command_whose_configure_raises_is_left_out(env):
+    result = run_cli("--help", env=env)
+    assert result.returncode == 0 and "broken-cmd" not in result.stdout and "leaderboard" in result.stdout
 
 
 def test_list_works_and_warns_about_every_broken_plugin(env):
@@ -145,3 +152,10 @@ def test_switches_select_third_party_plugins_keep_builtins_and_warn_about_unknow
     names = {row.get("name") for row in json.loads(by_dist.stdout)}
     assert "parrot" in names and not names & (BROKEN | {"faulty"})
     assert by_dist.returncode == 0
+
+
+def test_an_unknown_name_points_at_the_plugins_that_failed_to_load(env, tmp_path):
+    result = run_cli("run", "--systems", "from-the-broken-one", "--splits", "parrot_mini", "--out", str(tmp_path), env=env)
+    assert result.returncode == 2
+    assert "unknown system 'from-the-broken-one'" in result.stderr
+    assert "plugins that failed to load and may provide it: broken, wrapper" in result.stderr

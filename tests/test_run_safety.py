@@ -142,3 +142,17 @@ def test_dumps_strict_writes_null_for_non_finite_values_and_loads_in_a_strict_pa
     assert text == '{"a": null, "b": [1.5, null, null], "c": {"d": 2}}'
     assert json.loads(text, parse_constant=lambda token: pytest.fail(token)) == {"a": None, "b": [1.5, None, None], "c": {"d": 2}}
     assert "NaN" in json.dumps(value)  # what the standard library would have written
+
+
+def test_a_new_version_of_a_third_party_system_does_not_reuse_old_generations(parrot_module, tmp_path):
+    def outcome(version):
+        host = PluginHost(load_entry_points=False)
+        host.register(parrot_module, name="parrot", distribution="escbench-parrot", version=version)
+        config = RunConfig(systems=[("parrot", {})], splits=[str(REPO / "tests/plugin_example/escbench_parrot/parrot_mini.yaml")],
+                           metrics=[("word-count", {})], out=tmp_path)
+        return run(config, host).records[0]
+
+    assert outcome("0.3.0")["counts"]["generated"] == 3
+    assert outcome("0.3.0")["counts"]["cached"] == 3
+    upgraded = outcome("0.4.0")
+    assert upgraded["counts"]["generated"] == 3 and upgraded["system"]["version"] == "0.4.0"

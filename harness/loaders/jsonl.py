@@ -31,6 +31,7 @@ from typing import Iterable
 from ..catalogs import StrategyCatalog
 from ..data import ROLES, Dialogue, Turn
 from ..errors import DataError
+from ..strict_json import dumps_strict
 from .common import (LoadResult, as_object, canonical_strategy, check_parties, clean_text,
                      collect_dialogues, optional, required)
 from .files import read_text
@@ -109,7 +110,7 @@ def write_jsonl(dialogues: Iterable[Dialogue], path: str | os.PathLike) -> Path:
     """
     target = Path(path)
     # Serialise first: a dialogue whose meta is not JSON-able fails before any file is touched.
-    lines = [json.dumps(dialogue_to_record(d), ensure_ascii=False) + "\n" for d in dialogues]
+    lines = [dumps_strict(dialogue_to_record(d), ensure_ascii=False) + "\n" for d in dialogues]
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
