@@ -250,15 +250,11 @@ class PluginHost:
             self._provides(plugin, "splits", name)
 
     def _resolve(self, kind: str, claims: dict, hook: str) -> dict:
-        decided = resolve_claims(kind, claims, self.is_builtin, block_hint=self.block_hint)
+        decided = resolve_claims(kind, claims, self.is_builtin)
         for plugin, message in decided.problems:
             self._fail(plugin, hook, message)
         self._last_refused = decided.refused
         return decided.chosen
-
-    def block_hint(self, plugin: str) -> str:
-        """The name to put in ESCBENCH_BLOCK_PLUGINS to drop ``plugin``."""
-        return plugin
 
     def _provides(self, plugin: str, kind: str, name: str) -> None:
         if plugin in self.infos and name not in self.infos[plugin].provides.get(kind, []):

@@ -164,7 +164,6 @@ class Resolution:
 
 def resolve_claims(
     kind: str, claims: dict[str, list[tuple[Any, str]]], is_builtin: Callable[[str], bool],
-    block_hint: Callable[[str], str] = lambda plugin: plugin,
 ) -> Resolution:
     """Decide who gets each name, independent of load order.
 
@@ -185,13 +184,14 @@ def resolve_claims(
             for plugin in builtins[1:] + others:
                 out.problems.append((plugin, (
                     f"{kind} {name!r} is provided by escbench's built-in plugin {owner!r} and cannot "
-                    f"be replaced: plugin {plugin!r}'s {kind} {name!r} is ignored (give it another name)")))
+                    f"be replaced: the {kind} {name!r} of plugin {plugin!r} is ignored (give it another name)")))
         elif len(others) == 1:
             out.chosen[name] = (seen[others[0]], others[0])
         else:
-            listing = " and ".join(repr(p) for p in others)
+            ordered = sorted(others)
+            listing = " and ".join(repr(p) for p in ordered)
             reason = (f"plugins {listing} both register {kind} {name!r}, so neither is used: block one, "
-                      f"e.g. ESCBENCH_BLOCK_PLUGINS={block_hint(others[-1])}")
+                      f"e.g. ESCBENCH_BLOCK_PLUGINS={ordered[-1]}")
             out.refused[name] = reason
             out.problems.extend((plugin, reason) for plugin in others)
     return out

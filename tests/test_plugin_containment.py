@@ -159,3 +159,11 @@ def test_an_unknown_name_points_at_the_plugins_that_failed_to_load(env, tmp_path
     assert result.returncode == 2
     assert "unknown system 'from-the-broken-one'" in result.stderr
     assert "plugins that failed to load and may provide it: broken, wrapper" in result.stderr
+
+
+def test_the_plugins_table_shows_every_failure(env):
+    result = run_cli("plugins", env={**env, "COLUMNS": "250"})
+    assert result.returncode == 1
+    for name in BROKEN:
+        assert name in result.stdout
+    assert "FAILED in import" in result.stdout and "RuntimeError: hook exploded on purpose" in result.stdout
