@@ -3,7 +3,6 @@ bar|sweep`` (figures from records), registered by the leaderboard plugin."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -80,10 +79,9 @@ def run_leaderboard(args: argparse.Namespace) -> int:
         if getattr(renderer, "needs_samples", False) and not any(t.samples for t in tables):
             for table in tables:
                 attach_samples(table, args.samples)
-        if fmt == "terminal" and out is None and getattr(renderer, "name", "") == "terminal":
-            # Bold and underline (ANSI) only where they show: an interactive terminal.
-            color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-            text = "\n".join(renderer.render(table, color=color) for table in tables)
+        if fmt == "terminal" and out is not None and getattr(renderer, "name", "") == "terminal":
+            # Bold and underline (ANSI) only on an interactive terminal, never in a file.
+            text = "\n".join(renderer.render(table, color=False) for table in tables)
         elif len(tables) > 1 and hasattr(renderer, "render_many"):
             text = renderer.render_many(tables)
         else:

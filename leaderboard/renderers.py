@@ -86,8 +86,14 @@ class TerminalRenderer:
     name = "terminal"
     description = "rich table for the terminal; best value bold, second best underlined (on a TTY)"
 
-    def render(self, table: Table, color: bool = False) -> str:
-        """``color``: emit bold/underline (ANSI); without it best/second best get ``*``/``°``."""
+    def render(self, table: Table, color: bool | None = None) -> str:
+        """``color``: emit bold/underline (ANSI); without it best/second best get ``*``/``°``.
+        None (default): colour when standard output is a terminal and ``NO_COLOR`` is unset."""
+        import os
+        import sys
+
+        if color is None:
+            color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         from rich.console import Console
         from rich.markup import escape
         from rich.table import Table as RichTable
