@@ -134,8 +134,11 @@ def annotate_uncertainty(table: Table, host: Any, intervals: bool = True, signif
     from plugins.metrics.bootstrap import confidence_intervals
 
     scores = {row: RowScores(table, row, host) for row in table.rows}
+    jackknifed: set[str] = set()
     for column in table.columns:
         built = {row: scores[row].for_column(column.name, table.value(row, column)) for row in table.rows}
+        jackknifed.update(column.name for b in built.values()
+                          if b is not None and getattr(b, "interval_method", "") == "jackknife")
         if intervals:
             for row, corpus in built.items():
                 if corpus is not None:
@@ -146,9 +149,13 @@ def annotate_uncertainty(table: Table, host: Any, intervals: bool = True, signif
                 _mark_best(table, column, members, built, scores, resamples, seed, alpha)
     skipped = sorted({c for s in scores.values() for c in s.problems if c in {col.name for col in table.columns}})
     if intervals:
-        table.notes.append(f"±: half-width of the 95% bootstrap interval ({resamples} resamples of the examples).")
+        also = (f"; {', '.join(sorted(jackknifed))}: delete-one jackknife, since resampling repeats replies "
+                "and lowers Distinct-n") if jackknifed else ""
+        table.notes.append(f"±: half-width of the 95% interval (percentile bootstrap, {resamples} resamples of "
+                           f"the examples{also}).")
     if significance:
-        table.notes.append(f"{MARK}: better than the runner-up in a paired bootstrap test (p < {alpha:g}).")
+        table.notes.append(f"{MARK}: better than the runner-up in a paired test (p < {alpha:g}; bootstrap, "
+                           "or jackknife for Distinct-n).")
     if skipped:
         reasons = "; ".join(f"{c}: {next(s.problems[c] for s in scores.values() if c in s.problems)}" for c in skipped)
         table.notes.append(f"Not annotated: {reasons}.")
