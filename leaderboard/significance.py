@@ -61,7 +61,7 @@ def examples_hashes(rows: list[dict]) -> set[str]:
 
 class RowScores:
     """Re-aggregatable scores (``CorpusScores``) of one table row, per column, built lazily.
-    ``mismatch`` says why the samples file does not reproduce the record (None when it does)."""
+    ``mismatch`` says why the samples file does not reproduce the record (empty when it does)."""
 
     def __init__(self, table: Table, row: str, host: Any):
         self.details = table.details.get(row, {})
