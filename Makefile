@@ -17,10 +17,12 @@ setup: $(STAMP) system-packages
 	$(BIN)/escbench setup
 
 # Debian packages: WordNet for METEOR (no NLTK download), Chromium for the leaderboard page
-# test. Installed when root; otherwise a note says what is missing.
+# test, TeX (pdflatex, booktabs) for the LaTeX table tests. Installed when root; otherwise a
+# note says what is missing.
 system-packages:
 	@missing=""; [ -f /usr/share/wordnet/data.noun ] || missing="wordnet-base wordnet-sense-index"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pdflatex >/dev/null && kpsewhich booktabs.sty >/dev/null || missing="$$missing texlive-latex-base texlive-latex-recommended"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -9,9 +9,16 @@ print; leaderboard tables (display schema, newest-record choice, splits) are bui
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
+
+
+def finite(value: object) -> bool:
+    """True for a real, finite number (not a bool, NaN or infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
 
 # Paper column order (Tables 5, 7, 8, 12); other columns follow in first-seen order.
 PAPER_COLUMNS = ("METEOR", "B-4", "R-L", "Extrema", "D-2", "D-3")
@@ -71,7 +78,10 @@ class Table:
         return self.groups or [("", list(self.rows))]
 
     def value(self, row: str, column: Column) -> float | None:
-        return self.values.get(row, {}).get(column.name)
+        """The cell's number; None when missing or not finite (NaN and infinities are shown
+        as an en dash and never ranked; :func:`add_record_row` adds a note naming them)."""
+        value = self.values.get(row, {}).get(column.name)
+        return value if finite(value) else None
 
     # -- ranking --------------------------------------------------------------
     def best(self, column: Column, rows: list[str] | None = None) -> float | None:
@@ -160,7 +170,15 @@ def add_record_row(table: Table, key: str, record: dict, source: Path | None = N
     """Append body row ``key`` holding ``record``'s scores for ``table.columns`` and its details."""
     table.rows.append(key)
     table.row_labels[key] = record["system"]["name"]
-    table.values[key] = {c.name: record["scores"].get(c.name) for c in table.columns}
+    table.values[key] = {}
+    for column in table.columns:
+        value = record["scores"].get(column.name)
+        if value is not None and not finite(value):
+            where = f" ({source})" if source else ""
+            table.notes.append(f"–: {column.name} of {record['system']['name']}{where} is {value!r}, "
+                               "not a finite number; it is not shown or ranked.")
+            value = None
+        table.values[key][column.name] = value
     table.details[key] = record_details(record, source)
 
 

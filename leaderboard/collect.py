@@ -14,7 +14,9 @@ def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
     """Results records under ``paths`` and the file of each. A JSON file that is not a record
     is offered to the plugins' ``read_foreign_results`` hook (e.g. lm-eval results become
     records, several per file); one no plugin reads (``*.scores.json``, a human-evaluation
-    key...) is skipped with a note on stderr."""
+    key...) is skipped with a note on stderr. A file that cannot be read (truncated, empty, not
+    JSON) or has a newer schema is skipped with a warning naming it; a record whose fields have
+    the wrong type is a DataError naming the file and field (:func:`check_record`)."""
     import sys
 
     from harness.errors import DataError
@@ -25,18 +27,46 @@ def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
         if path.name.endswith(".scores.json"):
             continue
         try:
-            records.append(read_record(path))
+            records.append(check_record(read_record(path), path))
         except DataError as error:
+            if "cannot read results record" in str(error) or "newer than" in str(error):
+                # One truncated, empty or future-schema file must not hide the others.
+                print(f"warning: skipped {path}: {error.problem}", file=sys.stderr)
+                continue
             if "not an escbench results record" not in str(error):
                 raise
             foreign = read_foreign_records(path)
             if not foreign:
                 print(f"note: skipped {path} (not a results record)", file=sys.stderr)
-            records.extend(foreign or [])
+            records.extend(check_record(r, path) for r in foreign or [])
             sources.extend([path] * len(foreign or []))
             continue
         sources.append(path)
     return records, sources
+
+
+def check_record(record: dict, path: Path | None) -> dict:
+    """``record`` if the fields a leaderboard reads have the right types; DataError naming the
+    file and the field otherwise (a string or list score, a missing split, ...)."""
+    from harness.errors import DataError
+
+    where = str(path) if path else None
+    system = record.get("system")
+    if not isinstance(system, dict) or not isinstance(system.get("name"), str) or not system["name"]:
+        raise DataError(f"field 'system.name' must be a non-empty string, got {system!r:.80}", where)
+    split = record.get("split")
+    if not isinstance(split, dict) or not isinstance(split.get("name"), str) or not split["name"]:
+        raise DataError(f"field 'split.name' is missing or not a string (split = {split!r:.80})", where)
+    scores = record.get("scores")
+    if not isinstance(scores, dict):
+        raise DataError(f"field 'scores' must map column names to numbers, got {type(scores).__name__}", where)
+    for name, value in scores.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise DataError(f"field 'scores.{name}' must be a number, got {type(value).__name__} {value!r:.40}", where)
+    for field in ("score_meta", "counts"):
+        if not isinstance(record.get(field, {}), dict):
+            raise DataError(f"field {field!r} must be a mapping, got {type(record[field]).__name__}", where)
+    return record
 
 
 def read_foreign_records(path: Path) -> list[dict] | None:

@@ -10,7 +10,7 @@ from harness.cli import report_problems
 
 # ``escbench leaderboard --publish DIR`` writes one file per format.
 PUBLISHED_FILES = {"md": "leaderboard.md", "latex": "leaderboard.tex", "html": "index.html",
-                   "csv": "leaderboard.csv", "json": "leaderboard.json"}
+                   "csv": "leaderboard.csv", "csv-wide": "leaderboard-wide.csv", "json": "leaderboard.json"}
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -37,6 +37,9 @@ def configure_leaderboard(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=50, help="examples per split in the HTML sample browser")
     parser.add_argument("--title", help="table title (default: escbench · split NAME)")
     parser.add_argument("--caption", help="table caption (default: split and example count)")
+    parser.add_argument("--latex-width", choices=["column", "page", "fit"], default="column",
+                        help="LaTeX: 'column' (table), 'page' (table* across two columns) or 'fit' "
+                             "(scaled to \\linewidth; needs graphicx) so --ci tables fit")
     parser.add_argument("--out", type=Path, help="write the output to this file instead of printing it")
     parser.add_argument("--publish", type=Path, metavar="DIR",
                         help="write md, latex, html, csv and json into DIR (leaderboard.md, ..., index.html)")
@@ -52,6 +55,8 @@ def run_leaderboard(args: argparse.Namespace) -> int:
     host = get_host()
     outputs = {fmt: args.publish / name for fmt, name in PUBLISHED_FILES.items()} if args.publish else {args.format: args.out}
     renderers = {fmt: host.renderers.get(fmt)() for fmt in outputs}  # unknown formats fail before any work
+    if "latex" in renderers and hasattr(renderers["latex"], "width"):
+        renderers["latex"].width = args.latex_width
     records, sources = collect_records(args.paths)
     if not records:
         return report_problems(host, [f"no results records under {', '.join(map(str, args.paths))}"])
@@ -74,7 +79,10 @@ def run_leaderboard(args: argparse.Namespace) -> int:
         if getattr(renderer, "needs_samples", False) and not any(t.samples for t in tables):
             for table in tables:
                 attach_samples(table, args.samples)
-        if len(tables) > 1 and hasattr(renderer, "render_many"):
+        if fmt == "terminal" and out is not None and getattr(renderer, "name", "") == "terminal":
+            # Bold and underline (ANSI) only on an interactive terminal, never in a file.
+            text = "\n".join(renderer.render(table, color=False) for table in tables)
+        elif len(tables) > 1 and hasattr(renderer, "render_many"):
             text = renderer.render_many(tables)
         else:
             text = "\n".join(renderer.render(table) for table in tables)
@@ -95,6 +103,9 @@ def configure_plot(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", required=True, help="the split whose records are plotted")
     parser.add_argument("--columns", help="comma-separated score columns (default: the display schema's)")
     parser.add_argument("--display", type=Path, help="display schema YAML (default: leaderboard/display.yaml)")
+    parser.add_argument("--latex-width", choices=["column", "page", "fit"], default="column",
+                        help="LaTeX: 'column' (table), 'page' (table* across two columns) or 'fit' "
+                             "(scaled to \\linewidth; needs graphicx) so --ci tables fit")
     parser.add_argument("--out", type=Path, required=True, help="figure file, .png or .svg")
     parser.add_argument("--ci", action="store_true", help="bar: error bars from the 95%% bootstrap interval")
     parser.add_argument("--x-key", default="system.config.dri_k",

@@ -5,12 +5,13 @@ from harness import hookimpl
 from .commands import configure_leaderboard, configure_plot, run_leaderboard, run_plot
 from .html import HtmlRenderer
 from .latex import LatexRenderer
-from .renderers import CsvRenderer, JsonRenderer, MarkdownRenderer, TerminalRenderer
+from .renderers import CsvRenderer, JsonRenderer, MarkdownRenderer, TerminalRenderer, WideCsvRenderer
 
 
 @hookimpl
 def register_renderers():
-    return [TerminalRenderer, MarkdownRenderer, LatexRenderer, HtmlRenderer, CsvRenderer, JsonRenderer]
+    return [TerminalRenderer, MarkdownRenderer, LatexRenderer, HtmlRenderer, CsvRenderer, WideCsvRenderer,
+            JsonRenderer]
 
 
 @hookimpl

@@ -61,7 +61,8 @@ def resolve_columns(records: list[dict], requested: list[str] | None, schema: Di
     UnknownNameError for a requested column that neither a record nor the schema knows."""
     direction = score_directions(records)
     seen = list(direction)
-    if requested == ["all"]:
+    columns_all = requested == ["all"]
+    if columns_all:
         requested = [c for c in schema.default_columns if c in seen] + [c for c in seen if c not in schema.default_columns]
     if requested:
         unknown = [c for c in requested if c not in seen and c not in schema.columns]
@@ -74,4 +75,29 @@ def resolve_columns(records: list[dict], requested: list[str] | None, schema: Di
         names = [c for c in schema.default_columns if c in seen]
         if schema.other_columns or not names:
             names += [c for c in seen if c not in schema.default_columns]
+    if requested is None or columns_all:
+        names = natural_order(names)
     return [schema.column(name, direction.get(name, True)) for name in names]
+
+
+def natural_order(names: list[str]) -> list[str]:
+    """``names`` with each numbered family (D-1, D-2, D-3; B-1..B-4) in numeric order at the
+    place of its first member; other names keep their place."""
+    import re
+
+    def family(name: str) -> tuple[str, int] | None:
+        match = re.fullmatch(r"(.*?)(\d+)", name)
+        return (match.group(1), int(match.group(2))) if match else None
+
+    members: dict[str, list[str]] = {}
+    for name in names:
+        if (key := family(name)) is not None:
+            members.setdefault(key[0], []).append(name)
+    out: list[str] = []
+    for name in names:
+        key = family(name)
+        if key is None:
+            out.append(name)
+        elif name == members[key[0]][0]:
+            out += sorted(members[key[0]], key=lambda n: family(n)[1])
+    return out

@@ -176,7 +176,7 @@ def test_import_gives_means_and_fleiss_kappa_matching_statsmodels(human, export)
 
 
 @pytest.mark.parametrize("fmt,kappa_label", [("terminal", "κ"), ("md", "| κ |"), ("latex", r"$\kappa$ &"),
-                                             ("csv", "\nκ,"), ("json", '"label": "κ"'), ("html", "<td class=\"system\" data-value=\"κ\">κ</td>")])
+                                             ("csv", "\n,κ,"), ("json", '"label": "κ"'), ("html", "<td class=\"system\" data-value=\"κ\">κ</td>")])
 def test_table_6_with_its_kappa_row_renders_in_every_format(human, export, fmt, kappa_label):
     fill(export)
     status, out, _ = human("human", "import", export, "--format", fmt)

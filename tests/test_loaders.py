@@ -377,3 +377,32 @@ def test_result_types_hold_what_the_runner_needs():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean file raises no warning
         assert len(load_dialogues(FIXTURES / "dialogues.jsonl").dialogues) == 2
+
+
+# -- issue #14: the ESConv release's own names, and its Hugging Face layout -------------------
+def test_esconv_release_speaker_and_listener_and_older_strategy_names_load():
+    loaded = load_dialogues(FIXTURES / "esconv_release_format.json")
+    assert loaded.rejects == [] and len(loaded.dialogues) == 2
+    first = loaded.dialogues[0]
+    assert [t.role for t in first.turns] == ["ai", "user", "ai", "user", "ai", "user"]
+    assert first.turns[4].strategy == "Affirmation and Reassurance"  # written "Approval and Reassurance"
+    assert first.turns[4].text.endswith("persistence. Could a former colleague point you to openings?")
+    assert first.meta["problem_type"] == "job crisis" and first.meta["merged_turns"] == 1
+    assert loaded.dialogues[1].turns[-1].strategy == "Self-disclosure"
+
+
+def test_esconv_hugging_face_layout_loads_the_same_dialogues():
+    release = load_dialogues(FIXTURES / "esconv_release_format.json").dialogues
+    hf = load_dialogues(FIXTURES / "esconv_hf_layout.jsonl")  # detected from its rows
+    assert [(t.role, t.text, t.strategy) for d in hf.dialogues for t in d.turns] == \
+        [(t.role, t.text, t.strategy) for d in release for t in d.turns]
+    assert [d.id for d in hf.dialogues] == ["esconv_hf_layout-00000", "esconv_hf_layout-00001"]
+    assert load_dialogues(FIXTURES / "esconv_hf_layout.jsonl", format="esconv-hf").dialogues[0].scene == "job crisis"
+
+
+def test_esconv_hugging_face_row_without_a_dialogue_names_the_line(tmp_path):
+    lines = (FIXTURES / "esconv_hf_layout.jsonl").read_text().splitlines()
+    path = tmp_path / "test.jsonl"
+    path.write_text(lines[0] + "\n\n" + json.dumps({"text": "{not json"}) + "\n")
+    with pytest.raises(DataError, match=r"test.jsonl, line 3, dialogue 1 .*field 'text' does not hold a JSON dialogue"):
+        load_dialogues(path, format="esconv-hf")

@@ -6,10 +6,7 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.registry import Sample
-from plugins.metrics import reference
 from plugins.metrics.distinct import Distinct
-from plugins.metrics.synthetic import reply_pairs
-from plugins.metrics.tokenize import tokenize
 
 
 def samples_of(*predictions):
@@ -35,22 +32,26 @@ def test_compat_flag_drops_the_last_ngram_of_every_response():
         Distinct(compat_drop_last="maybe")
 
 
-@pytest.mark.parametrize("drop_last", [False, True])
-def test_equals_the_plain_implementation_on_generated_replies(drop_last):
-    predictions = [h for h, _ in reply_pairs(300, seed=6)]
-    result = Distinct(compat_drop_last=drop_last).compute(samples_of(*predictions))
-    for n in (1, 2, 3):
-        expected, _ = reference.distinct([tokenize(p) for p in predictions], n, drop_last)
-        assert abs(result.scores[f"D-{n}"] - expected) <= 1e-9
+def test_hand_worked_values_over_three_responses():
+    # Tokens: i am fine . | i am sad | you are fine. Unigrams 10, distinct {i am fine . sad you
+    # are} 7; bigrams (i am)(am fine)(fine .)(i am)(am sad)(you are)(are fine) 7, distinct 6;
+    # trigrams (i am fine)(am fine .)(i am sad)(you are fine) 4 of 4.
+    result = Distinct().compute(samples_of("I am fine.", "i am sad", "You are fine"))
+    assert result.scores == pytest.approx({"D-1": 70.0, "D-2": 600 / 7, "D-3": 100.0})
 
 
 def test_resampled_corpus_value_counts_duplicates_in_the_total_only():
-    predictions = [h for h, _ in reply_pairs(40, seed=1)]
-    scores = Distinct().score(samples_of(*predictions))
-    indices = np.random.default_rng(5).integers(0, 40, size=40)
-    for n in (1, 2, 3):
-        expected, _ = reference.distinct([tokenize(predictions[i]) for i in indices], n)
-        assert scores.corpus(indices)[f"D-{n}"] == pytest.approx(expected, abs=1e-9)
+    # Positions 0, 0, 1 of "a b a b", "a c": unigrams a b a b a b a b a c: 3 distinct of 10;
+    # bigrams (a b)(b a)(a b) twice and (a c): 3 of 7; trigrams (a b a)(b a b) twice: 2 of 4.
+    scores = Distinct().score(samples_of("a b a b", "a c"))
+    assert scores.corpus(np.array([0, 0, 1])) == pytest.approx({"D-1": 30.0, "D-2": 300 / 7, "D-3": 50.0})
+
+
+def test_leave_one_out_values_are_hand_worked():
+    # Without "a b a b": a c -> D-1 2/2, D-2 1/1. Without "a c": a b a b -> D-1 2/4, D-2 2/3.
+    scores = Distinct(orders=(1, 2)).score(samples_of("a b a b", "a c"))
+    assert scores.leave_one_out("D-1") == pytest.approx([100.0, 50.0])
+    assert scores.leave_one_out("D-2") == pytest.approx([100.0, 200 / 3])
 
 
 def test_empty_and_short_responses():

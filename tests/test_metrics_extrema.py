@@ -8,10 +8,7 @@ import pytest
 
 from harness.errors import MetricUnavailableError
 from harness.registry import Sample
-from plugins.metrics import reference
 from plugins.metrics.extrema import Extrema, extrema_vector, extrema_vectors
-from plugins.metrics.synthetic import reply_pairs
-from plugins.metrics.tokenize import tokenize
 from plugins.metrics.vectors import load_vectors
 
 VECTORS = {"good": [1.0, -2.0, 0.5], "day": [0.5, 1.0, -1.0], "bad": [-1.0, 2.0, 0.5],
@@ -80,12 +77,20 @@ def test_missing_vectors_file_names_the_option(tmp_path):
         Extrema(vectors=str(tmp_path / "absent.txt")).compute([Sample("a", "x", "y")])
 
 
+def test_hand_worked_corpus_is_the_mean_over_pairs(glove_file):
+    # Pair 1: "good day" vs "bad night" as above. Pair 2: "night" vs "good": cosine of
+    # (.25, .5, 2) and (1, -2, .5) = (.25 - 1 + 1) / (sqrt(4.3125) * sqrt(5.25)).
+    first = cosine([1.0, -2.0, -1.0], [-1.0, 2.0, 2.0])
+    second = 0.25 / (math.sqrt(4.3125) * math.sqrt(5.25))
+    result = Extrema(vectors=str(glove_file)).compute([Sample("a", "good day", "bad night"),
+                                                       Sample("b", "night", "good")])
+    assert result.per_sample["Extrema"] == pytest.approx([first * 100, second * 100], abs=1e-9)
+    assert result.scores["Extrema"] == pytest.approx((first + second) * 50, abs=1e-9)
+
+
 @pytest.mark.slow
-def test_glove_50d_equals_the_plain_numpy_loop_on_generated_pairs():
-    pairs = reply_pairs(300, seed=12)
-    result = Extrema().compute([Sample(str(i), h, r) for i, (h, r) in enumerate(pairs)])
-    corpus, per_sample = reference.extrema([tokenize(h) for h, _ in pairs], [tokenize(r) for _, r in pairs],
-                                           load_vectors())
-    assert abs(result.scores["Extrema"] - corpus) <= 1e-9
-    assert max(abs(a - b * 100) for a, b in zip(result.per_sample["Extrema"], per_sample)) <= 1e-9
-    assert 30 < result.scores["Extrema"] < 95
+def test_glove_50d_identical_texts_score_100_and_different_ones_less():
+    result = Extrema().compute([Sample("a", "I feel much better today.", "I feel much better today."),
+                                Sample("b", "The exam went badly.", "What a lovely garden.")])
+    assert result.per_sample["Extrema"][0] == pytest.approx(100.0, abs=1e-9)
+    assert 0 < result.per_sample["Extrema"][1] < 95

@@ -6,7 +6,6 @@ import random
 import pytest
 
 from harness.registry import Sample
-from plugins.metrics import reference
 from plugins.metrics.rouge import RougeL, lcs_length, rouge_l
 from plugins.metrics.synthetic import reply_pairs
 from plugins.metrics.tokenize import tokenize
@@ -30,7 +29,16 @@ def test_bit_parallel_lcs_equals_the_dynamic_programming_table():
     for _ in range(2000):
         first = [rng.choice("abcde") for _ in range(rng.randint(0, 40))]
         second = [rng.choice("abcdef") for _ in range(rng.randint(0, 40))]
-        assert lcs_length(first, second) == reference.lcs_table_length(first, second)
+        assert lcs_length(first, second) == _lcs_by_table(first, second)
+
+
+def _lcs_by_table(first, second):
+    """The textbook dynamic-programming LCS (a different algorithm from the bit-parallel one)."""
+    table = [[0] * (len(second) + 1) for _ in range(len(first) + 1)]
+    for i, a in enumerate(first, 1):
+        for j, b in enumerate(second, 1):
+            table[i][j] = table[i - 1][j - 1] + 1 if a == b else max(table[i - 1][j], table[i][j - 1])
+    return table[-1][-1]
 
 
 def test_lcs_of_long_texts():
@@ -39,12 +47,27 @@ def test_lcs_of_long_texts():
     assert lcs_length(first, first[::2]) == 1500
 
 
-def test_metric_equals_the_plain_implementation_on_generated_pairs():
+class _Tokens:
+    """rouge-score tokenizer interface over escbench's tokens (so both see the same words)."""
+
+    def tokenize(self, text):
+        return tokenize(text)
+
+
+def test_equals_the_rouge_score_package_lcs_precision_and_recall_with_beta_1_2():
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_Tokens())
     pairs = reply_pairs(300, seed=8)
     result = RougeL().compute([Sample(str(i), h, r) for i, (h, r) in enumerate(pairs)])
-    corpus, per_sample = reference.rouge_l([tokenize(h) for h, _ in pairs], [tokenize(r) for _, r in pairs])
-    assert abs(result.scores["R-L"] - corpus) <= 1e-9
-    assert max(abs(a - b * 100) for a, b in zip(result.per_sample["R-L"], per_sample)) <= 1e-9
+    expected = []
+    for hypothesis, reference_text in pairs:
+        lcs = scorer.score(reference_text, hypothesis)["rougeL"]  # (target, prediction)
+        p, r = lcs.precision, lcs.recall
+        expected.append(0.0 if p == 0 or r == 0 else (1 + 1.2 ** 2) * p * r / (r + 1.2 ** 2 * p))
+    assert result.per_sample["R-L"] == pytest.approx([e * 100 for e in expected], abs=1e-9)
+    assert result.scores["R-L"] == pytest.approx(sum(expected) / len(expected) * 100, abs=1e-9)
+    assert len({round(e, 6) for e in expected}) > 50  # the pairs are varied, not a degenerate case
 
 
 @pytest.mark.parametrize("hypothesis, reference_text, expected", [

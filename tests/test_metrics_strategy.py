@@ -54,3 +54,41 @@ def test_does_not_apply_without_reference_or_predicted_strategies(samples, reaso
     with pytest.raises(MetricNotApplicableError, match=reason):
         StrategyAccuracy().compute(samples)
     assert StrategyAccuracy().score(samples).corpus() == {}
+
+
+# -- issue #14: the split's own catalog ------------------------------------------------------
+def test_esconv_labels_are_scored_in_the_esconv_catalog():
+    # Abbreviations and aliases of ESConv strategies match ESConv gold labels: 3 of 4 right.
+    result = StrategyAccuracy().compute(labelled([
+        ("Question", "Qu"), ("Reflection of feelings", "RF"),
+        ("Affirmation and Reassurance", "Approval and Reassurance"), ("Information", "Question")]))
+    assert result.scores["Strat-Acc"] == pytest.approx(75.0)
+
+
+def test_extes_predictions_on_an_esconv_split_go_through_the_documented_mapping():
+    # strategies-esconv.yaml maps Clarification -> Question, Emotional Validation -> Reflection
+    # of feelings, Suggest Options -> Providing Suggestions; Offer Hope -> Affirmation and
+    # Reassurance, which is not the gold label here.
+    result = StrategyAccuracy().compute(labelled([
+        ("Question", "Clarification"), ("Reflection of feelings", "Emotional Validation"),
+        ("Providing Suggestions", "Suggest Options"), ("Information", "Offer Hope")]))
+    assert result.scores["Strat-Acc"] == pytest.approx(75.0)
+
+
+def test_the_shipped_mapping_covers_every_extes_strategy_with_esconv_names():
+    import yaml
+
+    from harness.catalogs import load_strategy_catalog
+    from harness.paths import CATALOGS_DIR
+
+    raw = yaml.safe_load((CATALOGS_DIR / "strategies-esconv.yaml").read_text())
+    mapping = raw["mapped_from"]["extes"]
+    assert set(mapping) == set(load_strategy_catalog("extes").names)
+    assert set(mapping.values()) <= set(load_strategy_catalog("esconv").names)
+
+
+def test_esconv_predictions_on_an_extes_split_are_not_applicable_with_the_reason():
+    samples = labelled([("Clarification", "Restatement or Paraphrasing"), ("Affirmation", "Affirmation")])
+    with pytest.raises(MetricNotApplicableError, match="esconv strategy names.*no mapping from esconv"):
+        StrategyAccuracy().compute(samples)
+    assert StrategyAccuracy().score(samples).columns == ()

@@ -101,6 +101,24 @@ def test_a_text_the_api_refuses_gets_no_value(environment):
         result = metric(server).compute([Sample("a", "hello", "r"), Sample("b", "hola", "r")])
     assert result.per_sample["Toxicity"] == [pytest.approx(0.2), None]
     assert result.scores["Toxicity"] == pytest.approx(0.2)
+    assert result.scores["Tox-unscored"] == 1.0  # counted and shown next to the score
+
+
+def test_when_every_text_is_refused_the_metric_fails_instead_of_scoring_zero(environment):
+    refusal = (400, {"error": {"message": "Attribute TOXICITY does not support request languages: xx"}}, {})
+    with PerspectiveServer([refusal, refusal]) as server:
+        with pytest.raises(MetricUnavailableError, match="none of the 2 non-empty texts could be scored.*refused 2"):
+            metric(server).compute([Sample("a", "hola", "r"), Sample("b", "adios", "r"), Sample("c", "", "r")])
+
+
+def test_a_detoxify_class_the_checkpoint_lacks_is_absent_not_zero():
+    from plugins.metrics.toxicity import counted_scores
+
+    # A checkpoint with only two classes: the other four attributes have no column.
+    rows = detoxify_attributes({"toxicity": [0.2, 0.6], "insult": [0.1, 0.3]}, 2)
+    columns = {"TOXICITY": "dtx:Toxicity", "INSULT": "dtx:Insult", "THREAT": "dtx:Threat", "OBSCENE": "dtx:Obscene"}
+    scores = counted_scores(rows, ["a", "b"], columns, "dtx:Unscored", "toxicity-detoxify")
+    assert scores.corpus() == pytest.approx({"dtx:Toxicity": 0.4, "dtx:Insult": 0.2, "dtx:Unscored": 0.0})
 
 
 def test_answers_are_cached_on_disk_and_empty_texts_never_sent(environment):

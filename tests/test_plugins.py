@@ -102,7 +102,7 @@ def test_third_party_system_split_and_metric_are_usable_from_run(installed_plugi
                       len("I have three exams in five days and I froze last night.".split())]
     assert record["scores"]["Words"] == pytest.approx(sum(expected_words) / 3)
     assert record["system"]["plugin"] == "parrot"
-    assert "parrot," in result.stdout and "system,Words" in result.stdout
+    assert "parrot_mini,parrot,Words," in result.stdout and result.stdout.startswith("split,system,column,value")
 
 
 def test_disable_autoload_keeps_builtins_and_drops_third_party(installed_plugins):

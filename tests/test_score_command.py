@@ -20,7 +20,7 @@ def test_scores_a_jsonl_of_predictions_and_references(tmp_path):
     assert record["scores"]["D-2"] == 75.0
     assert abs(record["scores"]["D-1"] - 400 / 6) < 1e-9
     assert record["system"]["name"] == "mine" and record["counts"] == {"examples": 2}
-    assert "mine,75.0,100.0,66.666" in result.stdout
+    assert "file:mine.jsonl,mine,D-2,75.0," in result.stdout  # tidy CSV: system x split x column
 
 
 def test_a_run_samples_file_can_be_rescored(tmp_path):

@@ -15,13 +15,13 @@ from pathlib import Path
 from ..catalogs import StrategyCatalog, load_strategy_catalog
 from ..errors import ConfigError, DataError
 from .common import LoadResult, Reject
-from .esconv import esconv_from_document
+from .esconv import esconv_from_document, load_esconv_hf, looks_like_esconv_hf
 from .extes import extes_from_document
 from .files import read_json
 from .jsonl import load_jsonl, write_jsonl
 
-FORMATS = ("auto", "extes", "esconv", "jsonl")
-_DEFAULT_CATALOG = {"extes": "extes", "jsonl": "extes", "esconv": "esconv"}
+FORMATS = ("auto", "extes", "esconv", "esconv-hf", "jsonl")
+_DEFAULT_CATALOG = {"extes": "extes", "jsonl": "extes", "esconv": "esconv", "esconv-hf": "esconv"}
 
 __all__ = ["load_dialogues", "LoadResult", "Reject", "write_jsonl", "FORMATS"]
 
@@ -34,8 +34,9 @@ def load_dialogues(
 ) -> LoadResult:
     """Load and validate the dialogues in ``path``.
 
-    ``format="auto"`` reads ``*.jsonl`` as escbench JSONL, and a JSON list as ExTES when its
-    first item has ``content``, as ESConv when it has ``dialog``. ``catalog`` defaults to the
+    ``format="auto"`` reads ``*.jsonl`` as escbench JSONL (or, when its rows hold a dialogue
+    as a JSON string in ``text``, as ESConv's Hugging Face layout, also for ``*.txt``), and a
+    JSON list as ExTES when its first item has ``content``, as ESConv when it has ``dialog``. ``catalog`` defaults to the
     ExTES strategy catalog (ESConv's for ESConv files). Raises DataError (or its subclass
     UnknownStrategyError); in lenient mode only for whole-file problems. An unknown
     ``format`` is a ConfigError.
@@ -44,6 +45,10 @@ def load_dialogues(
     if format not in FORMATS:
         raise ConfigError(f"unknown dialogue format {format!r} for {source} "
                           f"(choose one of {', '.join(FORMATS)})")
+    if format == "auto" and source.suffix.lower() in (".jsonl", ".txt") and looks_like_esconv_hf(source):
+        format = "esconv-hf"  # ESConv's Hugging Face layout: rows whose 'text' is a dialogue
+    if format == "esconv-hf":
+        return load_esconv_hf(source, catalog or load_strategy_catalog("esconv"), lenient)
     if format == "jsonl" or format == "auto" and source.suffix.lower() == ".jsonl":
         return load_jsonl(source, catalog or load_strategy_catalog("extes"), lenient)
     document = read_json(source)

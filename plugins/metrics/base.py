@@ -26,6 +26,15 @@ class CorpusScores:
 
     columns: tuple[str, ...]
     per_sample: dict[str, list[float | None]]
+    #: How :mod:`.bootstrap` builds intervals: ``"bootstrap"`` (percentile bootstrap over
+    #: examples) or ``"jackknife"`` (delete-one jackknife standard error, normal interval;
+    #: for statistics that resampling with replacement biases, such as Distinct-n).
+    interval_method: str = "bootstrap"
+
+    def leave_one_out(self, column: str) -> np.ndarray:
+        """The corpus value of ``column`` with each example left out in turn (jackknife)."""
+        everyone = np.arange(len(self))
+        return np.array([self.corpus(np.delete(everyone, i))[column] for i in range(len(self))])
 
     def __len__(self) -> int:
         return len(next(iter(self.per_sample.values()), []))

@@ -1,21 +1,27 @@
-"""Bootstrap confidence intervals and paired bootstrap tests for corpus metrics.
+"""Confidence intervals and paired tests for corpus metrics, by resampling examples.
 
-Both resample *examples* with replacement (``resamples`` draws of n out of n, from
-``numpy.random.default_rng(seed)``, so a fixed seed gives the same numbers) and recompute
-the corpus value of every column from :class:`~plugins.metrics.base.CorpusScores` (BLEU
-from summed counts, Distinct from the union of n-grams, means for the rest).
+The method follows the scores' ``interval_method`` (see :class:`~plugins.metrics.base.CorpusScores`):
 
-- :func:`confidence_intervals`: the percentile interval (2.5th and 97.5th percentiles of
-  the resampled values for 95%).
-- :func:`paired_bootstrap`: two systems scored on the same examples, each draw applied to
-  both; ``delta`` = A - B on all examples, and a two-sided p-value for "no difference":
-  ``(1 + #draws whose delta, shifted so the draws average 0, is at least as far from 0 as
-  the observed delta) / (1 + resamples)``. Shifting the draws by their mean makes them a
-  sample of what deltas look like when the systems are equal; identical systems get 1.0.
+- ``"bootstrap"`` (means, BLEU, ROUGE-L, METEOR, Extrema, strategy, toxicity): ``resamples``
+  draws of n out of n examples with replacement (``numpy.random.default_rng(seed)``, so a
+  fixed seed gives the same numbers), the corpus value recomputed on each (BLEU from summed
+  counts). :func:`confidence_intervals` gives the percentile interval (2.5th and 97.5th
+  percentiles for 95%); :func:`paired_bootstrap` applies each draw to both systems, ``delta``
+  = A - B on all examples, and a two-sided p-value ``(1 + #draws whose delta, shifted so the
+  draws average 0, is at least as far from 0 as the observed delta) / (1 + resamples)``.
+- ``"jackknife"`` (Distinct-n, whose value drops when a resample repeats responses): the
+  delete-one jackknife standard error ``se = sqrt((n-1)/n * sum (v_i - mean v)^2)`` over the
+  n leave-one-out values, and the normal interval ``value +- z se``; the paired test uses the
+  leave-one-out deltas and ``p = 2 (1 - Phi(|delta| / se))``.
+
+Every interval contains the value it is printed beside (a percentile bound that falls on
+the wrong side of it is moved onto it).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Iterator
 
 import numpy as np
@@ -60,40 +66,75 @@ def _check_confidence(confidence: float) -> float:
     return (1 - confidence) / 2 * 100
 
 
+def _jackknife_se(values: np.ndarray) -> float:
+    n = len(values)
+    return math.sqrt((n - 1) / n * float(np.sum((values - values.mean()) ** 2))) if n > 1 else 0.0
+
+
+def _split_columns(scores: CorpusScores, columns) -> tuple[list[str], list[str]]:
+    jackknifed = [c for c in columns if getattr(scores, "interval_method", "bootstrap") == "jackknife"]
+    return [c for c in columns if c not in jackknifed], jackknifed
+
+
 def confidence_intervals(scores: CorpusScores, resamples: int = 1000, seed: int = 0,
                          confidence: float = 0.95) -> dict[str, Interval]:
-    """Percentile bootstrap interval of every column's corpus value."""
+    """Interval of every column's corpus value, by the scores' ``interval_method``."""
     tail = _check_confidence(confidence)
-    draws = {column: [] for column in scores.columns}
-    for indices in resampled_indices(len(scores), resamples, seed):
-        for column, value in scores.corpus(indices).items():
-            draws[column].append(value)
     observed = scores.corpus()
-    return {column: Interval(observed[column], float(np.percentile(values, tail)),
-                             float(np.percentile(values, 100 - tail)))
-            for column, values in draws.items()}
+    resampled, jackknifed = _split_columns(scores, scores.columns)
+    out: dict[str, Interval] = {}
+    if resampled:
+        draws: dict[str, list[float]] = {column: [] for column in resampled}
+        for indices in resampled_indices(len(scores), resamples, seed):
+            values = scores.corpus(indices)
+            for column in resampled:
+                draws[column].append(values[column])
+        for column in resampled:
+            value = observed[column]
+            low, high = np.percentile(draws[column], [tail, 100 - tail])
+            out[column] = Interval(value, min(float(low), value), max(float(high), value))
+    if jackknifed:
+        if len(scores) < 1:
+            raise ConfigError("bootstrap needs at least one example")
+        z = NormalDist().inv_cdf(1 - tail / 100)
+        for column in jackknifed:
+            half = z * _jackknife_se(np.asarray(scores.leave_one_out(column), dtype=np.float64))
+            out[column] = Interval(observed[column], observed[column] - half, observed[column] + half)
+    return {column: out[column] for column in scores.columns}
 
 
 def paired_bootstrap(scores_a: CorpusScores, scores_b: CorpusScores, resamples: int = 1000,
                      seed: int = 0, confidence: float = 0.95) -> dict[str, PairedComparison]:
-    """Paired bootstrap of system A against system B on the same examples, per column."""
+    """Paired comparison of system A against system B on the same examples, per column."""
     tail = _check_confidence(confidence)
     if len(scores_a) != len(scores_b):
         raise ConfigError(f"paired bootstrap needs the same examples for both systems "
                           f"(got {len(scores_a)} and {len(scores_b)})")
     columns = [c for c in scores_a.columns if c in scores_b.columns]
-    deltas = {column: [] for column in columns}
-    for indices in resampled_indices(len(scores_a), resamples, seed):
-        values_a, values_b = scores_a.corpus(indices), scores_b.corpus(indices)
-        for column in columns:
-            deltas[column].append(values_a[column] - values_b[column])
+    resampled, jackknifed = _split_columns(scores_a, columns)
     observed_a, observed_b = scores_a.corpus(), scores_b.corpus()
-    out = {}
-    for column in columns:
-        draws = np.array(deltas[column])
+    out: dict[str, PairedComparison] = {}
+    if resampled:
+        deltas: dict[str, list[float]] = {column: [] for column in resampled}
+        for indices in resampled_indices(len(scores_a), resamples, seed):
+            values_a, values_b = scores_a.corpus(indices), scores_b.corpus(indices)
+            for column in resampled:
+                deltas[column].append(values_a[column] - values_b[column])
+        for column in resampled:
+            draws = np.array(deltas[column])
+            observed = observed_a[column] - observed_b[column]
+            extreme = np.count_nonzero(np.abs(draws - draws.mean()) >= abs(observed))
+            low, high = np.percentile(draws, [tail, 100 - tail])
+            out[column] = PairedComparison(observed, min(float(low), observed), max(float(high), observed),
+                                           (extreme + 1) / (len(draws) + 1))
+    z = NormalDist().inv_cdf(1 - tail / 100)
+    for column in jackknifed:
         observed = observed_a[column] - observed_b[column]
-        extreme = np.count_nonzero(np.abs(draws - draws.mean()) >= abs(observed))
-        out[column] = PairedComparison(observed, float(np.percentile(draws, tail)),
-                                       float(np.percentile(draws, 100 - tail)),
-                                       (extreme + 1) / (len(draws) + 1))
-    return out
+        se = _jackknife_se(np.asarray(scores_a.leave_one_out(column), dtype=np.float64)
+                           - np.asarray(scores_b.leave_one_out(column), dtype=np.float64))
+        if se > 0:
+            p_value = 2 * (1 - NormalDist().cdf(abs(observed) / se))
+        else:
+            p_value = 1.0 if observed == 0 else 0.0
+        out[column] = PairedComparison(observed, observed - z * se, observed + z * se, p_value)
+    return {column: out[column] for column in columns}

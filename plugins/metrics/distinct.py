@@ -32,7 +32,16 @@ def ngrams(tokens: Sequence[str], n: int, drop_last: bool = False) -> list:
 class DistinctScores(CorpusScores):
     """Per order: each response's n-grams. ``corpus()`` counts the union directly; for a
     resample, n-grams get integer ids once so that its distinct count is the number of ids
-    owned by the responses it contains."""
+    owned by the responses it contains.
+
+    Intervals use the delete-one jackknife (``interval_method``): resampling responses with
+    replacement repeats their n-grams and so lowers Distinct-n, which would put a bootstrap
+    interval below the value. :meth:`leave_one_out` is exact and linear in the corpus: leaving
+    response i out removes its n-grams from the total and, from the distinct count, the
+    n-grams that no other response has.
+    """
+
+    interval_method = "jackknife"
 
     def __init__(self, token_lists: Sequence[Sequence[str]], orders: Sequence[int],
                  drop_last: bool, scale: float = 100.0):
@@ -71,6 +80,17 @@ class DistinctScores(CorpusScores):
             owners = np.repeat(np.arange(len(totals)), totals)
             self._ids[column] = (np.array(gram_ids, dtype=np.int64), owners, totals, len(ids))
         return self._ids[column]
+
+    def leave_one_out(self, column: str) -> np.ndarray:
+        gram_ids, owners, totals, vocabulary = self._id_arrays(column)
+        pairs = np.unique(np.stack([owners, gram_ids]), axis=1) if len(gram_ids) else np.zeros((2, 0), np.int64)
+        holders = np.bincount(pairs[1], minlength=vocabulary)  # responses containing each n-gram
+        own = np.bincount(pairs[0][holders[pairs[1]] == 1], minlength=len(self))
+        distinct = vocabulary - own
+        total = totals.sum() - totals
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(total > 0, distinct / np.maximum(total, 1) * self.scale, 0.0)
+        return values.astype(np.float64)
 
     def corpus(self, indices: np.ndarray | None = None) -> dict[str, float]:
         out = {}

@@ -1,5 +1,10 @@
-"""Straightforward implementations of the offline metrics: the yardstick that tests and
-``benchmarks/metrics.py`` hold the fast ones to (same definitions, no shortcuts).
+"""Straightforward implementations of the offline metrics: the speed yardstick of
+``benchmarks/metrics.py`` (same definitions, no shortcuts).
+
+Not a correctness anchor: these restate the same definitions, so the tests check the
+metrics against independent sources instead (NLTK for METEOR and BLEU, the ``rouge-score``
+package for ROUGE-L, pycocoevalcap's wrapper for METEOR 1.5, hand-worked cases for Extrema
+and Distinct).
 
 Each takes lists of token sequences (from :func:`.tokenize.reference_tokenize`) and returns
 ``(corpus value x100, per-sample values)``; per-sample values are on the 0..1 scale.

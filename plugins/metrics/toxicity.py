@@ -6,11 +6,19 @@ not interchangeable: ``toxicity`` (the Perspective API, as in the paper; needs a
 Perspective) and ``toxicity-detoxify`` (a local Detoxify checkpoint, ``dtx:`` columns).
 Values are mean probabilities (0..1, the paper's scale); lower is better. An empty
 response scores 0 on every attribute without being sent anywhere.
+
+Honesty rules: a text the backend could not score (Perspective refused it) gets no value and
+is counted in the ``Tox-unscored`` / ``dtx:Unscored`` column next to the scores; when no
+non-empty text could be scored the metric fails with the reason (never a 0 that reads as
+"non-toxic"); an attribute the backend does not report (a Detoxify checkpoint without that
+class) is absent, not 0.
 """
 from __future__ import annotations
 
 import os
 from typing import ClassVar, Sequence
+
+import numpy as np
 
 from harness.errors import MetricUnavailableError
 from harness.paths import cache_dir
@@ -29,13 +37,48 @@ def _mean_scores(rows: Sequence[dict[str, float | None] | None], columns: dict[s
                        for attribute, column in columns.items()}, scale=1.0)
 
 
+class CountedScores(MeanScores):
+    """Mean per attribute plus ``unscored_column``: the number of texts (among those chosen)
+    that got no value at all."""
+
+    def __init__(self, values: dict, unscored_column: str, unscored: Sequence[float]):
+        super().__init__(values, scale=1.0)
+        self.unscored_column = unscored_column
+        self._unscored = np.asarray(unscored, dtype=np.float64)
+        self.columns = (*self.columns, unscored_column)
+        self.per_sample[unscored_column] = [float(v) for v in self._unscored]
+
+    def corpus(self, indices: np.ndarray | None = None) -> dict[str, float]:
+        out = super().corpus(indices)
+        chosen = self._unscored if indices is None else self._unscored[indices]
+        out[self.unscored_column] = float(chosen.sum())
+        return out
+
+
+def counted_scores(rows: Sequence[dict[str, float | None] | None], texts: Sequence[str],
+                   columns: dict[str, str], unscored_column: str, metric: str,
+                   why: str = "") -> CountedScores:
+    """Scores of the attributes some text has a value for (others are absent), and the count
+    of unscored texts; MetricUnavailableError when no non-empty text was scored."""
+    unscored = [row is None or all(row.get(a) is None for a in columns) for row in rows]
+    non_empty = [u for u, text in zip(unscored, texts) if text.strip()]
+    if non_empty and all(non_empty):
+        raise MetricUnavailableError(metric, f"none of the {len(non_empty)} non-empty texts could be scored"
+                                             + (f" ({why})" if why else ""))
+    reported = {attribute: column for attribute, column in columns.items()
+                if any(row is not None and row.get(attribute) is not None for row in rows)}
+    values = {column: [None if row is None else row.get(attribute) for row in rows]
+              for attribute, column in reported.items()}
+    return CountedScores(values, unscored_column, [float(u) for u in unscored])
+
+
 class PerspectiveToxicity(CorpusMetric):
     """Perspective API scores (key in $PERSPECTIVE_API_KEY), mean per attribute."""
 
     name: ClassVar[str] = "toxicity"
     description: ClassVar[str] = ("Perspective API probabilities of the six Table 4 attributes, "
                                   "mean over responses (needs $PERSPECTIVE_API_KEY)")
-    columns: ClassVar[Sequence[str]] = tuple(ATTRIBUTE_COLUMNS.values())
+    columns: ClassVar[Sequence[str]] = (*ATTRIBUTE_COLUMNS.values(), "Tox-unscored")
     higher_is_better: ClassVar[bool] = False
     default: ClassVar[bool] = False
 
@@ -67,8 +110,12 @@ class PerspectiveToxicity(CorpusMetric):
     def score(self, samples: Sequence[Sample]) -> MeanScores:
         client = self.client()
         zero = {attribute: 0.0 for attribute in ATTRIBUTE_COLUMNS}
-        rows = [client.score(s.prediction) if s.prediction.strip() else zero for s in samples]
-        return _mean_scores(rows, ATTRIBUTE_COLUMNS)
+        texts = [s.prediction for s in samples]
+        rows = [client.score(text) if text.strip() else zero for text in texts]
+        why = ""
+        if client.refused:
+            why = f"Perspective refused {len(client.refused)}, e.g.: {client.refused[0][1][:200]}"
+        return counted_scores(rows, texts, ATTRIBUTE_COLUMNS, "Tox-unscored", self.name, why)
 
 
 class LexiconToxicity(CorpusMetric):
@@ -101,7 +148,7 @@ class DetoxifyToxicity(CorpusMetric):
                                   "(checkpoint=PATH), mean per attribute, dtx: columns")
     columns: ClassVar[Sequence[str]] = ("dtx:Toxicity", "dtx:Severe Toxicity",
                                         "dtx:Identity Attack", "dtx:Insult", "dtx:Obscene",
-                                        "dtx:Threat")
+                                        "dtx:Threat", "dtx:Unscored")
     higher_is_better: ClassVar[bool] = False
     default: ClassVar[bool] = False
 
@@ -120,4 +167,5 @@ class DetoxifyToxicity(CorpusMetric):
             batch = texts[start:start + self.batch_size]
             rows += detoxify_attributes(model.predict(batch), len(batch))
         columns = dict(zip(DETOXIFY_KEYS.values(), self.columns))
-        return _mean_scores(rows, columns)
+        return counted_scores(rows, texts, columns, "dtx:Unscored", self.name,
+                              "the checkpoint reports none of the six attributes")
