@@ -216,3 +216,20 @@ def test_stats_refuses_an_empty_file_and_warns_about_a_torn_line_plainly(tmp_pat
     assert main(["stats", str(torn)]) == 0
     err = capsys.readouterr().err
     assert "line 2" in err and "warnings.warn" not in err and "UserWarning" not in err
+
+
+class CutAfterTheJSONTeacher(FakeTeacher):
+    """A complete dialogue, then prose cut off at max_tokens."""
+
+    def content(self, body: dict, fp: str) -> tuple[str, str]:
+        text, _finish = super().content(body, fp)
+        return text + "\n\nI hope this dialogue shows how the supporter can", "length"
+
+
+def test_expand_never_keeps_an_answer_cut_at_max_tokens_even_after_complete_json(tmp_path):
+    out = tmp_path / "out"
+    with FakeServer(CutAfterTheJSONTeacher()) as server:
+        assert main(expand_args(server, out, "--per-scene", "1")) == 0
+    rejects = read_jsonl(out / "rejects.jsonl")
+    assert json.loads((out / "dialogues.json").read_text()) == []
+    assert len(rejects) == 4 and {(r["reason"], r["finish_reason"]) for r in rejects} == {("truncated", "length")}

@@ -47,6 +47,9 @@ class DialogueCollector:
         verdict = check_dialogue(reply.text, scene if check_scene else None, self.qa, reply.truncated)
         if not verdict.ok:
             return self._reject(verdict.reason, verdict.detail, context, reply)
+        if reply.truncated:  # the dialogue JSON closed, but the answer was still cut: never kept
+            return self._reject("truncated", "stopped at max_tokens (finish_reason length) after a complete "
+                                "dialogue; a cut answer is never kept", context, reply)
         dialogue = verdict.dialogue
         match = self.index.check(dialogue_text(dialogue))
         if match is not None:
