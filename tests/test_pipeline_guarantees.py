@@ -233,3 +233,22 @@ def test_expand_never_keeps_an_answer_cut_at_max_tokens_even_after_complete_json
     rejects = read_jsonl(out / "rejects.jsonl")
     assert json.loads((out / "dialogues.json").read_text()) == []
     assert len(rejects) == 4 and {(r["reason"], r["finish_reason"]) for r in rejects} == {("truncated", "length")}
+
+
+class RefusingNullTeacher(FakeTeacher):
+    """``content: null`` with a refusal, as OpenAI sends a declined request."""
+
+    @staticmethod
+    def _completion(body: dict, text: str, finish: str = "stop") -> dict:
+        payload = FakeTeacher._completion(body, text, finish)
+        payload["choices"][0]["message"] = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+        return payload
+
+
+def test_a_refusal_is_rejected_as_refused_not_as_unparseable(tmp_path):
+    with FakeServer(RefusingNullTeacher()) as server:
+        assert main(dri_args(server, tmp_path)) == 0
+        assert sum(server.received.values()) == len(read_jsonl(tmp_path / "journal.jsonl"))  # not retried
+    rejects = read_jsonl(tmp_path / "rejects.jsonl")
+    assert rejects and {r["reason"] for r in rejects} == {"refused"}
+    assert all("I can't help with that." in r["detail"] for r in rejects)
