@@ -39,6 +39,7 @@ from urllib.parse import urlparse
 
 from ..errors import ConfigError, EscbenchError
 from ..registry import Generation, GenerationSettings
+from .failures import RequestRejected, UnusableAnswer, connection_failure
 from .pool import run_pool
 
 Message = dict[str, str]
@@ -58,19 +59,6 @@ class BackendSettingError(ConfigError):
         self.setting = setting
         self.problem = problem
         super().__init__(f"setting {setting}: {problem}")
-
-
-class RequestRejected(EscbenchError):
-    """The server refused this request for good (an HTTP 4xx other than 401/403/404 and
-    408/409/429, e.g. a prompt over the context length): ``status`` and ``detail`` say why."""
-
-    def __init__(self, message: str, status: int | None, detail: str):
-        self.status, self.detail = status, detail
-        super().__init__(message)
-
-
-class UnusableAnswer(EscbenchError):
-    """An HTTP 200 whose body is not a usable chat completion (retried like a 5xx)."""
 
 
 @dataclass
@@ -464,36 +452,6 @@ def _message_content(choice: dict) -> tuple[str | None, str | None]:
     if choice.get("finish_reason") == "content_filter" and not (isinstance(content, str) and content):
         return None, "content_filter"
     return (content if isinstance(content, str) else None), None
-
-
-CAUSES = (  # exception class names in a connection error's chain -> what happened
-    (("ConnectionRefusedError",), "connection refused"),
-    (("gaierror", "ClientConnectorDNSError"), "DNS lookup failed"),
-    (("ConnectionResetError", "ServerDisconnectedError", "RemoteProtocolError", "ClientPayloadError",
-      "ContentLengthError", "IncompleteReadError", "ConnectionAbortedError", "BrokenPipeError"),
-     "connection reset or closed by the server before the answer was complete"),
-    (("TimeoutError", "ReadTimeout", "ConnectTimeout", "ServerTimeoutError", "SocketTimeoutError", "PoolTimeout"),
-     "timed out"),
-)
-
-
-def connection_failure(error: BaseException, timeout: float) -> str:
-    """What really went wrong behind an SDK connection error (the SDK's aiohttp transport calls
-    a refused connection "Request timed out."): the first known cause in its exception chain."""
-    chain, seen = [], set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    for names, cause in CAUSES:
-        for item in reversed(chain):  # the deepest (most specific) first
-            if any(cls.__name__ in names for cls in type(item).__mro__):
-                detail = str(item) or type(item).__name__
-                if cause == "timed out":
-                    return f"timed out (timeout={timeout:g} s): {detail}"
-                return f"{cause}: {detail}"
-    return f"{type(error).__name__}: {error}"
 
 
 def _error_message(error: Any) -> str:
