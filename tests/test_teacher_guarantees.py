@@ -110,10 +110,18 @@ def test_a_refusal_with_null_content_is_kept_as_a_refusal(tmp_path):
         payload["choices"][0]["message"] = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
         return Reply(payload=payload)
 
-    with ScriptedServer(script) as server, Journal(tmp_path / "j.jsonl") as journal:
-        reply = teacher(server.url, journal).run(one_request())[0]
-    assert server.requests == 1 and reply.error is None
-    assert (reply.text, reply.refusal) == ("", "I can't help with that.")
+    with ScriptedServer(script) as server:
+        with Journal(tmp_path / "j.jsonl") as journal:
+            reply = teacher(server.url, journal).run(one_request())[0]
+        assert server.requests == 1 and reply.error is None
+        assert (reply.text, reply.refusal) == ("", "I can't help with that.")
+        with Journal(tmp_path / "j.jsonl") as journal:  # recorded: a re-run does not ask again...
+            assert teacher(server.url, journal).run(one_request())[0].refusal == "I can't help with that."
+            assert server.requests == 1
+            client = teacher(server.url, journal)  # ...unless asked to
+            client.retry_failed = True
+            client.run(one_request())
+        assert server.requests == 2
 
 
 # -- 4. the tokens-per-minute limit uses its whole budget -----------------------------------------

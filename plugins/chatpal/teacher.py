@@ -13,9 +13,9 @@ and never sent. Every reply carries the server's ``finish_reasons`` (``length``:
 Failures are classified (``TeacherReply.failure``): ``request_failed`` (transient errors until
 the retries ran out: not journaled, sent again by the next run), ``request_rejected`` (the
 server refused the request for good, e.g. HTTP 400: journaled once and not sent again unless
-``retry_failed``) and ``not_sent`` (the run stopped before sending it because a setting is
-wrong, e.g. a 401 mid-run: :attr:`Teacher.stopped` holds that error; answers already
-received are kept). Usage and an estimated cost are summed in :attr:`Teacher.usage`.
+``retry_failed``, which also re-sends answers the model refused) and ``not_sent`` (the run
+stopped before sending it because a setting is wrong, e.g. a 401 mid-run:
+:attr:`Teacher.stopped` holds that error; answers already received are kept). Usage and an estimated cost are summed in :attr:`Teacher.usage`.
 """
 from __future__ import annotations
 
@@ -153,9 +153,10 @@ class Teacher:
         return out
 
     def _answered(self, key: str) -> bool:
-        """In the journal, as an answer or (unless ``retry_failed``) as a permanent failure."""
+        """In the journal, as an answer or (unless ``retry_failed``) as a permanent failure: a
+        request the server refused, or an answer the model refused."""
         record = self.journal.get(key)
-        return record is not None and ("failure" not in record or not self.retry_failed)
+        return record is not None and not (self.retry_failed and _permanent_failure(record))
 
     def run(self, requests: Sequence[TeacherRequest], parse: Parser | None = None,
             progress: Callable[[int, int], None] | None = None) -> list[TeacherReply]:
@@ -262,6 +263,11 @@ class Teacher:
             "failure": {"reason": reply.failure, "status": error.status, "detail": reply.error},
             "finished_at": round(time.time(), 3),
         })
+
+
+def _permanent_failure(record: dict) -> bool:
+    refusals = (record.get("response") or {}).get("refusals") or []
+    return "failure" in record or any(refusal is not None for refusal in refusals)
 
 
 def _known(usage: dict) -> bool:

@@ -45,8 +45,8 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
                        help="print the most the whole run can send and cost (all iterations, refill rounds and "
                        "retries), send nothing and create nothing")
     group.add_argument("--retry-failed", action="store_true",
-                       help="send again the requests the server refused for good in earlier runs (by default "
-                       "they stay rejected as request_rejected)")
+                       help="send again the requests the server (request_rejected) or the model (refused) "
+                       "refused in earlier runs; by default they stay rejected")
 
 
 def build_teacher(args: argparse.Namespace, journal, task: str):
