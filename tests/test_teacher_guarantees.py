@@ -83,6 +83,14 @@ def test_a_refused_connection_is_reported_as_refused_not_as_a_timeout():
     assert "connection refused" in str(caught.value) and "timed out" not in str(caught.value)
 
 
+def test_a_name_that_does_not_resolve_is_reported_as_a_dns_failure():
+    with pytest.raises(EscbenchError) as caught:  # .invalid never resolves (RFC 6761)
+        backend("http://no-such-teacher.invalid/v1", max_retries=0, timeout=20).complete(HI, GREEDY)
+    if "timed out" in str(caught.value):
+        pytest.skip("this machine's resolver does not answer, so the lookup times out")
+    assert "DNS lookup failed" in str(caught.value)
+
+
 def test_a_reset_before_any_answer_is_reported_as_a_reset():
     with ScriptedServer(lambda n, body: Reply(reset=True)) as server:
         with pytest.raises(EscbenchError) as caught:
