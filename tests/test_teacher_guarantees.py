@@ -152,10 +152,11 @@ def test_the_token_limit_uses_at_least_90_percent_of_its_budget_at_concurrency_8
     if transport == "httpx":
         pytest.skip("the limiter does not depend on the transport; one run is enough")
     window_s, budget = 2.0, 6000  # tokens per window: the 60 s window scaled down
-    prompts = [TeacherRequest([{"role": "user", "content": f"AI: [New response]\nWrite exactly 2 replies (q{i})"}],
-                              sample=i) for i in range(600)]
+    # Answers of ~190 tokens against estimates of ~420 (prompt + max_tokens): ~32 requests a window.
+    prompts = [TeacherRequest([{"role": "user", "content": f"AI: [New response]\nWrite exactly 12 replies (q{i})"}],
+                              sample=i) for i in range(160)]
     with StampedServer(latency_s=0.05) as server, Journal(tmp_path / "j.jsonl") as journal:
-        client = Teacher(backend(server.url, model="teacher", concurrency=8), journal, TeacherSettings(max_tokens=150),
+        client = Teacher(backend(server.url, model="teacher", concurrency=8), journal, TeacherSettings(max_tokens=400),
                          tpm=budget * 60 / window_s, tpm_window_s=window_s)
         client.run(prompts)
     times = [t for t, _ in server.stamps]
