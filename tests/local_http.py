@@ -43,6 +43,9 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     after: Callable[[bool], None] | None = None
+    raw: bytes | None = None  # the body as sent (cut or malformed JSON, HTML) instead of payload
+    trickle_s: float = 0.0  # send the body a few bytes at a time over this many seconds
+    reset: bool = False  # close the connection without answering
 
 
 Route = Callable[[Request], Answer]
@@ -124,10 +127,11 @@ class JSONServer:
             if answer.delay_s:
                 await asyncio.sleep(answer.delay_s)
             delivered = False
-            if not (reader.at_eof() or reader.exception() is not None or writer.is_closing()):
+            if answer.reset:
+                writer.transport.abort()
+            elif not (reader.at_eof() or reader.exception() is not None or writer.is_closing()):
                 try:
-                    writer.write(_encode(answer))
-                    await writer.drain()
+                    await _send(writer, _encode(answer), answer.trickle_s)
                     delivered = True
                 except ConnectionError:
                     pass
@@ -137,8 +141,24 @@ class JSONServer:
                 return
 
 
+async def _send(writer: asyncio.StreamWriter, data: bytes, trickle_s: float) -> None:
+    if trickle_s <= 0:
+        writer.write(data)
+        await writer.drain()
+        return
+    head, _, body = data.partition(b"\r\n\r\n")
+    writer.write(head + b"\r\n\r\n")
+    pieces = max(1, min(len(body), 20))
+    size = -(-len(body) // pieces)
+    for start in range(0, len(body), size):
+        await asyncio.sleep(trickle_s / pieces)
+        writer.write(body[start:start + size])
+        await writer.drain()
+
+
 def _encode(answer: Answer) -> bytes:
-    data = json.dumps(answer.payload if answer.payload is not None else {}).encode("utf-8")
+    data = answer.raw if answer.raw is not None else json.dumps(
+        answer.payload if answer.payload is not None else {}).encode("utf-8")
     try:
         reason = HTTPStatus(answer.status).phrase
     except ValueError:

@@ -21,6 +21,9 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     content: str | None = None  # the message content of an echo completion
+    raw: bytes | None = None  # a body sent as is (see local_http.Answer)
+    trickle_s: float = 0.0
+    reset: bool = False
 
 
 def completion(body: dict, content: str | list[str], prompt_tokens: int = 7, completion_tokens: int = 3) -> dict:
@@ -82,7 +85,8 @@ class ScriptedServer(RoutedServer):
             content = reply.content if reply.content is not None else f"echo: {last}"
             payload = completion(body, [content] * int(body.get("n") or 1))
         return Answer(reply.status, payload or {"error": {"message": f"scripted {reply.status}"}},
-                      reply.headers, reply.delay_s, after=self._finished)
+                      reply.headers, reply.delay_s, after=self._finished, raw=reply.raw,
+                      trickle_s=reply.trickle_s, reset=reply.reset)
 
     def _finished(self, delivered: bool) -> None:
         self.in_flight -= 1

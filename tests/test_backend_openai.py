@@ -189,20 +189,26 @@ def test_invalid_settings_are_rejected_at_construction():
         OpenAIBackend(model="m", base_url="127.0.0.1:8000/v1")
 
 
-def test_an_answer_that_is_not_a_chat_completion_names_base_url():
+def test_an_answer_that_is_not_a_chat_completion_is_retried_then_quoted():
     for payload in ({"result": "no choices key"}, {"choices": "a string"}):
         with ScriptedServer(lambda n, body: Reply(200, payload)) as server:
             with pytest.raises(EscbenchError, match="not a chat completion") as caught:
-                backend(server).generate([conversation("hi")], GREEDY)
-        assert server.url in str(caught.value) and server.requests == 1  # not retried
+                backend(server, max_retries=2).generate([conversation("hi")], GREEDY)
+        assert server.url in str(caught.value) and server.requests == 3  # retried like a 5xx
+        assert "no choices key" in str(caught.value) or "a string" in str(caught.value)  # the body quoted
 
 
-def test_a_choice_without_text_or_odd_usage_gives_an_empty_reply_not_a_crash():
-    payload = {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}],
-               "usage": {"prompt_tokens": "many", "completion_tokens": 4}}
-    with ScriptedServer(lambda n, body: Reply(200, payload)) as server:
-        generation = backend(server).generate([conversation("hi")], GREEDY)[0]
-    assert generation.text == "" and generation.usage == {"prompt_tokens": 0, "completion_tokens": 4}
+def test_a_choice_without_content_is_retried_and_odd_usage_is_unknown_not_zero():
+    empty = {"choices": [{"index": 0, "message": None, "finish_reason": "stop"}]}
+    odd = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"}, "finish_reason": "stop"}],
+           "usage": {"prompt_tokens": "many", "completion_tokens": 4}}
+    with ScriptedServer(lambda n, body: Reply(200, empty if n == 0 else odd)) as server:
+        client = backend(server)
+        result = client.complete([conversation("hi")], GREEDY)[0]
+        generation = client.generate([conversation("hi")], GREEDY)[0]
+    assert server.requests == 3  # the empty choice was retried
+    assert result.choices == ["hello"] and result.usage == {"prompt_tokens": None, "completion_tokens": 4}
+    assert generation.text == "hello" and generation.usage == {"completion_tokens": 4}
 
 
 def test_the_transport_setting_picks_the_sdks_http_client(transport, monkeypatch):

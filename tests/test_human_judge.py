@@ -98,3 +98,22 @@ def test_unreadable_answers_are_an_error_naming_the_unit(export, judge):  # noqa
 def test_unreachable_judge_names_the_url(human, export):  # noqa: F811
     status, _, err = human("human", "judge", export, "--model", "m", "--base-url", "http://127.0.0.1:9/v1")
     assert status == 2 and "cannot reach http://127.0.0.1:9/v1" in err
+
+
+def test_a_judge_answer_cut_at_max_tokens_is_never_used(export, judge):  # noqa: F811  (issue #17)
+    from plugins.human.analysis import read_key
+    from plugins.human.guideline import read_guideline
+    from plugins.human.judge import openai_chat, run_judge
+
+    def cut(request: Request) -> Answer:  # the scores came before the cut, but the answer is cut
+        body = request.json()
+        names = re.findall(r'"(\w+)"', body["messages"][0]["content"].split("the keys", 1)[1])
+        payload = completion(body, json.dumps({name: 2 for name in names}) + " Because the reply is kind and")
+        payload["choices"][0]["finish_reason"] = "length"
+        return Answer(200, payload)
+
+    with JSONServer(cut) as server:
+        chat = openai_chat("fake-judge", server.url + "/v1", "not-needed", 0.0, 50)
+        with pytest.raises(DataError, match="cut at --max-tokens"):
+            run_judge(export, read_key(export), read_guideline(), chat, "judge.csv", retries=1)
+    assert not (export / "judge.jsonl").exists() or (export / "judge.jsonl").read_text() == ""

@@ -148,7 +148,8 @@ def test_dry_run_counts_requests_without_sending(tmp_path, capsys):
     with FakeServer() as server:
         assert main(expand_args(server, tmp_path / "out", "--per-scene", "2", "--dry-run")) == 0
         assert sum(server.received.values()) == 0
-    assert "8 requests, 0 already in the journal, 8 to send" in capsys.readouterr().out
+    assert "iteration 1: at most 8 requests (0 already in the journal)" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()  # no folder, journal or lock
 
 
 def test_an_edited_template_without_the_scene_placeholder_is_refused(tmp_path):

@@ -139,3 +139,23 @@ def test_a_run_reports_the_down_system_and_still_runs_the_other(tmp_path):
     assert [r["system"]["name"] for r in outcome.records] == ["ask-expert"]
     assert outcome.records[0]["counts"]["generated"] == 2
     assert server.requests == 4  # 2 examples x (expert + responder), nothing from chatgpt
+
+
+def test_an_expert_answer_cut_at_advice_max_tokens_loses_its_cut_line():  # issue #17
+    cut = ADVICE.replace("Strategy: Emotional Validation\nAdvice: say the pain makes sense", "Strategy: Emotional Valid")
+
+    def script(number: int, body: dict) -> Reply:
+        if "four lines" not in body["messages"][-1]["content"]:
+            return Reply(content="That sounds so hard.")
+        payload = {"choices": [{"index": 0, "message": {"role": "assistant", "content": cut}, "finish_reason": "length"}],
+                   "usage": {"prompt_tokens": 50, "completion_tokens": 40}}
+        return Reply(payload=payload)
+
+    with ScriptedServer(script) as server:
+        system = AskExpertSystem(expert_model="m", expert_base_url=server.url, advice_max_tokens=40)
+        system.prepare()
+        generation = system.generate([EXAMPLE], GenerationSettings(max_new_tokens=30))[0]
+    responder_prompt = server.bodies[1]["messages"][0]["content"]
+    assert "Cause: effort without reward" in responder_prompt and "Emotional Valid" not in responder_prompt
+    assert generation.predicted_strategy is None  # read from complete lines only
+    assert "cut at advice_max_tokens=40" in generation.raw

@@ -8,7 +8,13 @@ signature, so systems can take either. Requests run on ``concurrency`` asyncio w
 answers, timeouts and connection errors itself (the client's own retries are off, so every
 attempt is counted in :attr:`OpenAIBackend.stats`): it waits what
 ``retry-after``/``retry-after-ms`` asks, else an exponential backoff with jitter. A request
-waiting for its retry keeps its worker, so errors slow a run down rather than pile up.
+waiting for its retry keeps its worker, so errors slow a run down rather than pile up. An HTTP
+200 whose body is not a usable chat completion (cut or malformed JSON, an HTML page, an
+``error`` object, no choices, a choice with no content and no refusal) is retried the same way.
+Other 4xx answers are permanent: 401/403/404 raise :class:`BackendSettingError`, the rest
+:class:`RequestRejected` (sending the request again would fail again). ``timeout`` bounds
+each attempt end to end (connection, waiting and the whole body), and a failure names its
+real cause (connection refused, DNS, reset, timeout).
 
 The API key is read from the environment variable named by ``api_key_env`` when a request
 is made; it is never stored in configs or results.
@@ -33,6 +39,7 @@ from urllib.parse import urlparse
 
 from ..errors import ConfigError, EscbenchError
 from ..registry import Generation, GenerationSettings
+from .failures import RequestRejected, UnusableAnswer, connection_failure
 from .pool import run_pool
 
 Message = dict[str, str]
@@ -56,12 +63,15 @@ class BackendSettingError(ConfigError):
 
 @dataclass
 class ChatResult:
-    """One request's answer: ``choices`` are the raw message contents (``n`` of them)."""
+    """One request's answer: ``choices`` are the raw message contents (``n`` of them; "" for a
+    refused choice, whose reason is in ``refusals``). ``usage`` holds the server's counts, None
+    for a count it sent that is not a number; ``{}`` when it sent none."""
 
     choices: list[str]
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, int | None] = field(default_factory=dict)
     finish_reasons: list[str | None] = field(default_factory=list)
     attempts: int = 1
+    refusals: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -294,8 +304,8 @@ class OpenAIBackend:
             return BackendSettingError(
                 "model", f"{self.base_url} answered 404 for model {self.model!r} ({detail}): check "
                 f"model, and that base_url ends with /v1")
-        return EscbenchError(f"{self.base_url} rejected a request for model {self.model!r} "
-                             f"(HTTP {status}: {detail})")
+        return RequestRejected(f"{self.base_url} rejected a request for model {self.model!r} "
+                               f"(HTTP {status}: {detail})", status, detail)
 
     # -- generation -------------------------------------------------------------
     def generate(
@@ -311,7 +321,7 @@ class OpenAIBackend:
         stops = [s for s in (stop or []) if s]
         return [
             Generation(text=trim_at_stops(result.choices[0], stops).strip(), raw=result.choices[0],
-                       usage=dict(result.usage))
+                       usage={name: count for name, count in result.usage.items() if count is not None})
             for result in results
         ]
 
@@ -363,7 +373,8 @@ class OpenAIBackend:
             async with semaphore:
                 self._count(requests=1)
                 try:
-                    response = await client.post("/chat/completions", body=body, cast_to=str)
+                    call = client.post("/chat/completions", body=body, cast_to=str)
+                    response = await (asyncio.wait_for(call, self.timeout) if self.timeout > 0 else call)
                     return self._result(response, attempt + 1)
                 except openai.APIStatusError as error:
                     status = error.status_code
@@ -372,11 +383,13 @@ class OpenAIBackend:
                     last = f"HTTP {status}: {_error_message(error)}"
                     wait = retry_after_seconds(getattr(error.response, "headers", None))
                 except openai.APIConnectionError as error:  # includes APITimeoutError
-                    last, wait = f"{type(error).__name__}: {error}", None
-                except openai.APIError as error:  # e.g. a body that is not a chat completion
-                    raise EscbenchError(
-                        f"{self.base_url}: unusable answer for model {self.model!r} "
-                        f"({type(error).__name__}: {error})") from None
+                    last, wait = connection_failure(error, self.timeout), None
+                except TimeoutError:  # asyncio.wait_for: the whole attempt took longer than timeout
+                    last, wait = f"timed out: no complete answer within timeout={self.timeout:g} s", None
+                except UnusableAnswer as error:
+                    last, wait = str(error), None
+                except openai.APIError as error:  # e.g. a body the SDK cannot read
+                    last, wait = f"unusable answer ({type(error).__name__}: {error})", None
             if attempt >= self.max_retries:
                 raise EscbenchError(
                     f"{self.base_url}: a request for model {self.model!r} failed {attempt + 1} "
@@ -390,25 +403,30 @@ class OpenAIBackend:
         return min(self.max_backoff_s, self.backoff_s * 2 ** attempt) * random.uniform(0.5, 1.0)
 
     def _result(self, text: str, attempts: int) -> ChatResult:
-        """The ChatResult in a chat-completions JSON body; EscbenchError if it is not one."""
+        """The ChatResult in a chat-completions JSON body; UnusableAnswer (quoting the body) if
+        it is not one, or a choice has neither content nor a refusal."""
         try:
             data = json.loads(text)
         except ValueError:
             data = None
         choices = data.get("choices") if isinstance(data, dict) else None
-        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
-            raise EscbenchError(f"{self.base_url}: unusable answer for model {self.model!r} (not a chat "
-                                f"completion): {text[:200]!r}")
-        if not choices:
-            raise EscbenchError(f"{self.base_url} answered with no choices for model {self.model!r}")
+        if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices) or not choices:
+            what = "no choices" if isinstance(choices, list) else "not a chat completion"
+            raise UnusableAnswer(f"unusable answer ({what}): {text[:300]!r}")
         choices = sorted(choices, key=lambda choice: choice.get("index") or 0)
-        usage = {}
+        contents, refusals = [], []
+        for choice in choices:
+            content, refusal = _message_content(choice)
+            if content is None and refusal is None:
+                raise UnusableAnswer(f"unusable answer (a choice without content): {text[:300]!r}")
+            contents.append(content or "")
+            refusals.append(refusal)
+        usage: dict[str, int | None] = {}
         if isinstance(data.get("usage"), dict):
             usage = {name: _token_count(data["usage"].get(name)) for name in ("prompt_tokens", "completion_tokens")}
-            self._count(**usage)
-        return ChatResult(
-            choices=[_message_content(choice) for choice in choices],
-            usage=usage, finish_reasons=[choice.get("finish_reason") for choice in choices], attempts=attempts)
+            self._count(**{name: count for name, count in usage.items() if count is not None})
+        return ChatResult(choices=contents, usage=usage, finish_reasons=[choice.get("finish_reason") for choice in choices],
+                          attempts=attempts, refusals=refusals)
 
     def _count(self, **increments: int) -> None:
         with self._stats_lock:
@@ -416,15 +434,24 @@ class OpenAIBackend:
                 setattr(self.stats, name, getattr(self.stats, name) + value)
 
 
-def _token_count(value: Any) -> int:
-    """A usage count as the server sent it; 0 when absent or not a number."""
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+def _token_count(value: Any) -> int | None:
+    """A usage count as the server sent it; None when it is not a number (unknown, not 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
 
 
-def _message_content(choice: dict) -> str:
+def _message_content(choice: dict) -> tuple[str | None, str | None]:
+    """(content, refusal) of a choice: the refusal text, or ``content_filter`` when the server
+    filtered the answer; both None when the choice has no usable content."""
     message = choice.get("message")
     content = message.get("content") if isinstance(message, dict) else None
-    return content if isinstance(content, str) else ""
+    refusal = message.get("refusal") if isinstance(message, dict) else None
+    if isinstance(refusal, str) and refusal.strip():
+        return (content if isinstance(content, str) else None), refusal
+    if choice.get("finish_reason") == "content_filter" and not (isinstance(content, str) and content):
+        return None, "content_filter"
+    return (content if isinstance(content, str) else None), None
 
 
 def _error_message(error: Any) -> str:

@@ -98,7 +98,7 @@ class Augmentation:
                 check_scene=False, fallback_description=post.text,
                 context={"post": post.id, "sample": sample, "scene": post.scene},
                 provenance={"step": "augment", "post": post.id, "situation": post.text, "teacher": self.teacher.model})
-            if accepted is None and self.collector.rejects[-1]["reason"] == "request_failed":
+            if accepted is None and self.collector.rejects[-1]["reason"] in ("request_failed", "not_sent"):
                 self.failed_requests += 1
 
     def _parse_summary(self, request: TeacherRequest, reply) -> dict:

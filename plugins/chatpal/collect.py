@@ -39,19 +39,25 @@ class DialogueCollector:
 
         ``group`` is what quotas count (the scene, the post); ``context`` goes into the reject
         record; ``provenance`` into the accepted dialogue."""
-        context = {"group": group, "request_key": reply.key, **(context or {})}
+        context = {"group": group, "request_key": reply.key, "finish_reason": reply.finish_reason, **(context or {})}
         if reply.error:
-            return self._reject("request_failed", reply.error, context, reply)
+            return self._reject(reply.failure or "request_failed", reply.error, context, reply)
+        if reply.refusal is not None:
+            return self._reject("refused", f"the teacher refused: {reply.refusal}", context, reply)
         verdict = check_dialogue(reply.text, scene if check_scene else None, self.qa, reply.truncated)
         if not verdict.ok:
             return self._reject(verdict.reason, verdict.detail, context, reply)
+        if reply.truncated:  # the dialogue JSON closed, but the answer was still cut: never kept
+            return self._reject("truncated", "stopped at max_tokens (finish_reason length) after a complete "
+                                "dialogue; a cut answer is never kept", context, reply)
         dialogue = verdict.dialogue
         match = self.index.check(dialogue_text(dialogue))
         if match is not None:
             detail = f"{match.kind} duplicate of {match.other} (similarity {match.similarity:.2f})"
             return self._reject(f"{match.kind}_duplicate", detail, {**context, "duplicate_of": match.other}, reply)
         record = {"id": dialogue_id, "scene": scene, "description": dialogue["description"] or fallback_description,
-                  "content": dialogue["content"], "provenance": {**(provenance or {}), "request_key": reply.key}}
+                  "content": dialogue["content"],
+                  "provenance": {**(provenance or {}), "request_key": reply.key, "finish_reason": reply.finish_reason}}
         self.index.add(dialogue_id, dialogue_text(record))
         self.accepted.append(record)
         self.accepted_by_group[group] += 1

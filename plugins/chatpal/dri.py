@@ -4,18 +4,22 @@ For each chosen supporter turn r_t the teacher sees the whole dialogue with r_t 
 ``[New response]`` and writes K replies that keep the dialogue coherent. Answers are read as
 a JSON list (strings or objects with ``response``/``text`` and ``strategy``) or as a numbered
 list (prose around it ignored; with ``label_strategies`` each item starts with
-``[Strategy]``). Replies equal or near-equal to the original or to an earlier reply are
-dropped; at most K are kept.
+``[Strategy]``). Replies equal or near-equal to the original, to another supporter turn of
+the same dialogue (``copied_turn``) or to an earlier reply are dropped; at most K are kept.
+When the teacher stopped at ``max_tokens`` (``finish_reason: length``) the last list item
+is cut, so it is dropped (``truncated``) and only the complete ones are kept; an answer with
+no complete reply is rejected as ``truncated``.
 
 Output, one JSON line per inpainted turn (the schema the training step reads)::
 
     {"dialogue_id": str, "turn_index": int, "original": {"text": str, "strategy": str|null},
      "alternatives": [{"text": str, "strategy": str|null}], "teacher": {"model": str,
-     "request_keys": [str]}, "k": int}
+     "request_keys": [str], "finish_reason": str|null}, "k": int}
 
 ``turn_index`` is the turn's position in the dialogue (from 0, user and AI turns counted).
 A turn whose answer holds no usable list goes to the rejects instead (reason codes of
-:mod:`.qa`: ``unparseable``, ``truncated``, ``request_failed``).
+:mod:`.qa` and :mod:`.outputs`: ``unparseable``, ``truncated``, ``refused``, ``request_failed``,
+``request_rejected``, ``not_sent``).
 """
 from __future__ import annotations
 
@@ -48,7 +52,8 @@ class Parsed:
 
     replies: list[tuple[str, str | None]] = field(default_factory=list)
     unknown_labels: int = 0
-    dropped: Counter = field(default_factory=Counter)  # "same_as_original", "repeat", "placeholder"
+    dropped: Counter = field(default_factory=Counter)  # "same_as_original", "copied_turn", "repeat",
+    # "placeholder", "truncated"
 
 
 def choose_turns(dialogues: Sequence[Dialogue], fraction: float, seed: int) -> list[tuple[Dialogue, int]]:
@@ -100,17 +105,25 @@ def _items_from_list(answer: str) -> list[tuple[str, str | None]]:
 
 
 def parse_replies(answer: str, original: str, k: int, catalog: StrategyCatalog | None,
-                  dup_threshold: float = 0.8) -> Parsed:
+                  dup_threshold: float = 0.8, truncated: bool = False, other_turns: Sequence[str] = ()) -> Parsed:
     """Up to ``k`` distinct replies from ``answer`` (see the module doc). ``catalog`` set: read a
-    leading ``[Strategy]`` label (unknown labels give strategy None and are counted)."""
+    leading ``[Strategy]`` label (unknown labels give strategy None and are counted).
+    ``truncated``: the answer was cut at max_tokens (its last list item is dropped);
+    ``other_turns``: the dialogue's other supporter turns, which no reply may copy."""
     try:
         items = _items_from_json(extract_json(answer))
     except NoJSONFound:
         items = []
-    items = items or _items_from_list(answer)
     parsed = Parsed()
+    if not items:
+        items = _items_from_list(answer)
+        if truncated and items:  # the last item is where the answer was cut off
+            items = items[:-1]
+            parsed.dropped["truncated"] += 1
     seen = DuplicateIndex(threshold=dup_threshold, shingle=2)
     seen.add("original", original)
+    for number, text in enumerate(other_turns):
+        seen.add(f"turn {number}", text)
     for raw_text, label in items:
         text = _clean(raw_text)
         if catalog is not None and label is None and (match := LABEL.match(text)):
@@ -126,7 +139,8 @@ def parse_replies(answer: str, original: str, k: int, catalog: StrategyCatalog |
                 parsed.unknown_labels += 1
         duplicate = seen.check(text)
         if duplicate is not None:
-            parsed.dropped["same_as_original" if duplicate.other == "original" else "repeat"] += 1
+            kind = duplicate.other.split(" ")[0]
+            parsed.dropped[{"original": "same_as_original", "turn": "copied_turn"}.get(kind, "repeat")] += 1
             continue
         if len(parsed.replies) < k:
             seen.add(str(len(parsed.replies)), text)
@@ -142,9 +156,11 @@ class Inpainting:
         self.teacher, self.template, self.k, self.catalog = teacher, template, k, catalog
         self.dup_threshold = dup_threshold
         self._originals: dict[tuple[str, int], str] = {}
+        self._others: dict[tuple[str, int], list[str]] = {}
 
     def request(self, dialogue: Dialogue, index: int) -> TeacherRequest:
         self._originals[(dialogue.id, index)] = dialogue.turns[index].text
+        self._others[(dialogue.id, index)] = _other_turns(dialogue, index)
         values = {"k": str(self.k), "dialogue": transcript(dialogue.turns, masked_index=index)}
         if self.catalog is not None:
             values["strategies"] = strategy_list(self.catalog)
@@ -156,13 +172,20 @@ class Inpainting:
         return {"dialogue_id": dialogue.id, "turn_index": index,
                 "original": {"text": original.text, "strategy": original.strategy},
                 "alternatives": [{"text": text, "strategy": strategy} for text, strategy in parsed.replies],
-                "teacher": {"model": self.teacher.model, "request_keys": [reply.key]}, "k": self.k}
+                "teacher": {"model": self.teacher.model, "request_keys": [reply.key],
+                            "finish_reason": reply.finish_reason}, "k": self.k}
 
     def journal_summary(self, request: TeacherRequest, reply: TeacherReply) -> dict:
         """What the journal records about an answer: how many replies were kept and dropped."""
-        original = self._originals.get((request.tag["dialogue_id"], request.tag["turn_index"]), "")
-        parsed = parse_replies(reply.text, original, self.k, self.catalog, self.dup_threshold)
+        where = (request.tag["dialogue_id"], request.tag["turn_index"])
+        parsed = parse_replies(reply.text, self._originals.get(where, ""), self.k, self.catalog, self.dup_threshold,
+                               reply.truncated, self._others.get(where, ()))
         return {"replies": len(parsed.replies), "dropped": dict(parsed.dropped), "unknown_labels": parsed.unknown_labels}
 
     def parse(self, dialogue: Dialogue, index: int, reply: TeacherReply) -> Parsed:
-        return parse_replies(reply.text, dialogue.turns[index].text, self.k, self.catalog, self.dup_threshold)
+        return parse_replies(reply.text, dialogue.turns[index].text, self.k, self.catalog, self.dup_threshold,
+                             reply.truncated, _other_turns(dialogue, index))
+
+
+def _other_turns(dialogue: Dialogue, index: int) -> list[str]:
+    return [dialogue.turns[i].text for i in dialogue.supporter_turn_indices() if i != index]

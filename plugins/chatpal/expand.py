@@ -8,8 +8,10 @@ against the seeds and everything accepted so far (:mod:`.collect`), in plan orde
 short of their quota are asked again, with new sample ids, for up to ``refill_rounds`` more
 rounds. Which pool example a request shows is drawn from a generator seeded with
 (seed, iteration, scene, index), so a re-run builds the same prompts and finds them in the
-journal. If requests fail for good, the run stops after that iteration (the next one would
-be built from an incomplete pool); running the command again retries them.
+journal. If requests fail on transient errors (or were not sent), the run stops after that
+iteration (the next one would be built from an incomplete pool); running the command again
+retries them. Requests the server refused for good (``request_rejected``) never stop it:
+later iterations go on with what was accepted.
 """
 from __future__ import annotations
 
@@ -108,6 +110,9 @@ def dialogue_from_record(record: dict) -> Dialogue:
     return Dialogue(record["id"], turns, record.get("scene"), record.get("description", ""))
 
 
+BLOCKING = ("request_failed", "not_sent")  # failures a re-run must retry before the next iteration
+
+
 @dataclass
 class IterationSummary:
     iteration: int
@@ -115,6 +120,7 @@ class IterationSummary:
     accepted: int = 0
     rejected: Counter = field(default_factory=Counter)
     failed_requests: int = 0
+    rejected_requests: int = 0
 
 
 class Expansion:
@@ -143,11 +149,16 @@ class Expansion:
             candidates = [d for d in self.pool if d.scene == scene] or self.pool
         return candidates[rng.randrange(len(candidates))]
 
+    def messages_for(self, scene_name: str, example: str) -> list[dict[str, str]]:
+        """The prompt for ``scene_name`` showing ``example`` (a dialogue as example JSON)."""
+        scene = self.scene_by_name[scene_name]
+        return self.template.messages(strategies=self.strategies, example=example, scene=scene.name,
+                                      scene_description=scene.description or scene.name)
+
     def request(self, iteration: int, scene_name: str, index: int) -> TeacherRequest:
         scene = self.scene_by_name[scene_name]
         example = self._example(iteration, scene_name, index)
-        messages = self.template.messages(strategies=self.strategies, example=example_json(example),
-                                          scene=scene.name, scene_description=scene.description or scene.name)
+        messages = self.messages_for(scene_name, example_json(example))
         return TeacherRequest(messages, sample=[iteration, index],
                               tag={"scene": scene.name, "iteration": iteration, "index": index, "example": example.id})
 
@@ -185,7 +196,8 @@ class Expansion:
                 if accepted is None:
                     reason = self.collector.rejects[-1]["reason"]
                     summary.rejected[reason] += 1
-                    summary.failed_requests += reason == "request_failed"
+                    summary.failed_requests += reason in BLOCKING
+                    summary.rejected_requests += reason == "request_rejected"
                 else:
                     accepted_now.append(accepted)
                     wanted[scene] -= 1

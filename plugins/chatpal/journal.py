@@ -9,7 +9,14 @@ disk does not hold up the requests in flight; ``close`` waits for the last one).
 line is cut off on open (:mod:`harness.jsonl`). A re-run finds its requests here by key and
 sends none of them again.
 
+A request the server refused for good (:class:`harness.backends.openai.RequestRejected`) is
+recorded once, with ``failure`` (reason, HTTP status, detail) instead of ``response``; a re-run
+does not send it again unless asked to (``--retry-failed``). Requests that failed on transient
+errors are not recorded, so the next run sends them again.
+
 While a run holds the journal, an exclusive ``flock`` stops a second process from using it.
+:meth:`Journal.peek` reads a journal without locking, repairing or creating anything (for
+``--dry-run``).
 """
 from __future__ import annotations
 
@@ -36,7 +43,15 @@ def request_key(model: str, messages: list[dict], params: dict, sample: Any) -> 
 
 def _slim(record: dict) -> dict:
     """What is kept in memory per request (prompts stay on disk: a journal can hold 100k)."""
-    return {"key": record["key"], "model": record.get("model"), "response": record.get("response") or {}}
+    slim = {"key": record["key"], "model": record.get("model"), "response": record.get("response") or {}}
+    if record.get("failure") is not None and record.get("response") is None:
+        slim["failure"] = record["failure"]
+    return slim
+
+
+def _is_entry(record: Any) -> bool:
+    return isinstance(record, dict) and isinstance(record.get("key"), str) and (
+        "response" in record or isinstance(record.get("failure"), dict))
 
 
 class Journal:
@@ -64,20 +79,34 @@ class Journal:
         except BlockingIOError:
             handle.close()
             raise ConfigError(f"journal {self.path} is in use by another escbench run: wait for it "
-                              "to finish, or give this run another --journal") from None
+                              "to finish, or give this run another --journal (and --out)") from None
         self._lock_handle = handle
         repair_tail(self.path)
         try:
-            for record in read_records(self.path):
-                if isinstance(record, dict) and isinstance(record.get("key"), str) and "response" in record:
-                    self.records[record["key"]] = _slim(record)
-        except ValueError as error:
+            self._load()
+        except DataError:
             self.close()
-            raise DataError(f"{error}: fix or remove that line (each line is one completed "
-                            "request; removing it only means it is sent again)") from None
+            raise
         self._handle = open(self.path, "a", encoding="utf-8")
         self._syncer = _GroupSync(self._handle.fileno())
         return self
+
+    def _load(self) -> None:
+        try:
+            for record in read_records(self.path):
+                if _is_entry(record):
+                    self.records[record["key"]] = _slim(record)
+        except ValueError as error:
+            raise DataError(f"{error}: fix or remove that line (each line is one completed "
+                            "request; removing it only means it is sent again)") from None
+
+    @classmethod
+    def peek(cls, path: str | os.PathLike) -> "Journal":
+        """The records of ``path`` (none if it does not exist), read-only: no lock, no repair,
+        nothing created; :meth:`append` on it fails."""
+        journal = cls(path)
+        journal._load()
+        return journal
 
     def close(self) -> None:
         if self._syncer is not None:
@@ -141,6 +170,23 @@ class _GroupSync:
             os.fsync(self.fd)
             if self._closing and not self._wanted.is_set():
                 return
+
+    def _load(self) -> None:
+        try:
+            for record in read_records(self.path):
+                if _is_entry(record):
+                    self.records[record["key"]] = _slim(record)
+        except ValueError as error:
+            raise DataError(f"{error}: fix or remove that line (each line is one completed "
+                            "request; removing it only means it is sent again)") from None
+
+    @classmethod
+    def peek(cls, path: str | os.PathLike) -> "Journal":
+        """The records of ``path`` (none if it does not exist), read-only: no lock, no repair,
+        nothing created; :meth:`append` on it fails."""
+        journal = cls(path)
+        journal._load()
+        return journal
 
     def close(self) -> None:
         self._closing = True

@@ -65,7 +65,9 @@ class PriceTable:
 @dataclass
 class Usage:
     """What a run spent: HTTP requests sent (retries included), results taken from the journal,
-    requests that failed for good, tokens, and the estimated cost (None: model not priced)."""
+    requests that failed for good, tokens, and the estimated cost (None: model not priced).
+    ``unknown_usage`` counts answers whose token counts the server did not give as numbers:
+    their tokens are unknown (not 0), so ``tokens`` and ``cost`` are then lower bounds."""
 
     requests_sent: int = 0
     retries: int = 0
@@ -76,10 +78,14 @@ class Usage:
     completion_tokens: int = 0
     cost: float | None = 0.0
     currency: str = "USD"
+    unknown_usage: int = 0
 
     def add_tokens(self, usage: dict) -> None:
-        self.prompt_tokens += int(usage.get("prompt_tokens", 0) or 0)
-        self.completion_tokens += int(usage.get("completion_tokens", 0) or 0)
+        counts = [usage.get("prompt_tokens"), usage.get("completion_tokens")]
+        if not all(isinstance(count, int) and not isinstance(count, bool) for count in counts):
+            self.unknown_usage += 1
+        self.prompt_tokens += counts[0] if isinstance(counts[0], int) else 0
+        self.completion_tokens += counts[1] if isinstance(counts[1], int) else 0
 
     def price(self, table: PriceTable, model: str) -> None:
         self.cost = table.cost(model, self.prompt_tokens, self.completion_tokens)
@@ -88,7 +94,7 @@ class Usage:
     def merged(self, other: "Usage") -> "Usage":
         total = Usage(**{name: getattr(self, name) + getattr(other, name)
                          for name in ("requests_sent", "retries", "from_journal", "completed", "failed",
-                                      "prompt_tokens", "completion_tokens")})
+                                      "prompt_tokens", "completion_tokens", "unknown_usage")})
         total.cost = None if self.cost is None or other.cost is None else self.cost + other.cost
         total.currency = self.currency
         return total

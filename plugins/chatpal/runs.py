@@ -1,40 +1,55 @@
 """What ``escbench expand``, ``dri`` and ``augment`` do once their options are parsed: load the
 inputs, open the journal, run the step, write the outputs (:mod:`.outputs`) and print a summary.
 
-Exit status: 0 when every request was answered, 1 when some failed for good (run the same
-command again to retry them; nothing answered is asked twice).
+The output folder is locked (:class:`harness.folder_lock.FolderLock`) for the whole run, so a
+second run into it is refused, naming the running process; ``--dry-run`` only reads the
+journal and creates nothing (:mod:`.dryrun` prints the bound).
+
+Exit status: 0 when every request was answered or refused for good (``request_rejected``
+rejects), 1 when some failed on transient errors (run the same command again to retry them;
+nothing answered is asked twice). A setting found wrong mid-run (e.g. HTTP 401) stops the
+sending, the outputs are written with what was received, then the error is raised.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
+from .dryrun import dry_run, expand_parts, known_part
 from .journal import Journal
 from .outputs import reasons_table, usage_table, write_outputs
 from .tables import SimpleTable, print_tables
-from .teacher import Teacher, TeacherRequest, estimated_tokens, journal_usage
+from .teacher import Teacher, journal_usage
 from .teacher_options import build_teacher, journal_path, progress_printer
+
+BLOCKING = ("request_failed", "not_sent")
+
+
+@contextmanager
+def teacher_session(args: argparse.Namespace, task: str) -> Iterator[Teacher]:
+    """A Teacher over the journal: for ``--dry-run`` a read-only view (no folder, journal or
+    lock created); else with the output folder locked and the journal open for the whole run.
+    A setting error found mid-run is raised once the caller has written its outputs."""
+    if args.dry_run:
+        yield build_teacher(args, Journal.peek(journal_path(args)), task=task)
+        return
+    from harness.folder_lock import FolderLock
+
+    with FolderLock(args.out), Journal(journal_path(args)) as journal:
+        teacher = build_teacher(args, journal, task=task)
+        yield teacher
+    if teacher.stopped is not None:
+        raise teacher.stopped
 
 
 def _teacher_summary(teacher: Teacher, args: argparse.Namespace) -> dict:
     return {"model": teacher.model, "base_url": teacher.backend.base_url, "temperature": args.temperature,
             "top_p": args.top_p, "max_tokens": args.max_tokens, "seed": args.seed, "concurrency": args.concurrency,
             "rpm": args.rpm, "tpm": args.tpm}
-
-
-def dry_run(teacher: Teacher, requests: list[TeacherRequest], label: str) -> int:
-    """Print what ``requests`` would cost at most (all ``max_tokens`` used); send nothing."""
-    pending = teacher.pending(requests)
-    max_tokens = teacher.settings.max_tokens
-    prompt = sum(estimated_tokens(r.messages, 0) for r in pending)
-    cost = teacher.prices.cost(teacher.model, prompt, max_tokens * len(pending))
-    shown = "unknown (model not in the price table)" if cost is None else f"{cost:.4f} {teacher.prices.currency}"
-    print(f"{label}: {len(requests)} requests, {len(requests) - len(pending)} already in the journal, "
-          f"{len(pending)} to send; about {prompt} prompt tokens + at most {max_tokens * len(pending)} "
-          f"completion tokens; largest possible cost {shown}")
-    return 0
 
 
 def _finish(out: Path, teacher: Teacher, journal: Journal, data: dict, rejects: list[dict], report: dict,
@@ -69,13 +84,11 @@ def run_expand(args: argparse.Namespace) -> int:
         seed=args.seed, dup_threshold=args.dup_threshold,
         qa=QAOptions(catalog=catalog, min_turns=args.min_turns, max_turns=args.max_turns))
     template = load_template(args.prompts)
-    with Journal(journal_path(args)) as journal:
-        teacher = build_teacher(args, journal, task="expand")
+    with teacher_session(args, "expand") as teacher:
+        journal = teacher.journal
         expansion = Expansion(settings, teacher, template, catalog)
         if args.dry_run:
-            plan = [(s, i) for s, q in expansion.quotas().items() for i in range(q)]
-            return dry_run(teacher, [expansion.request(1, s, i) for s, i in plan], "iteration 1 (later ones "
-                           "depend on what is accepted)")
+            return dry_run(teacher, expand_parts(expansion, teacher), "expand")
         report = {"title": "escbench expand", "step": "expand", "seeds": str(args.seeds), "prompts": str(args.prompts),
                   "template_sha256": template.sha256, "teacher": _teacher_summary(teacher, args),
                   "settings": {"per_scene": args.per_scene, "iterations": args.iterations,
@@ -86,7 +99,8 @@ def run_expand(args: argparse.Namespace) -> int:
         def write(expansion: Expansion, show: bool = False) -> None:
             collector = expansion.collector
             iterations = [{"iteration": s.iteration, "requested": s.requested, "accepted": s.accepted,
-                           "rejected": dict(s.rejected), "failed_requests": s.failed_requests}
+                           "rejected": dict(s.rejected), "failed_requests": s.failed_requests,
+                           "rejected_requests": s.rejected_requests}
                           for s in expansion.summaries]
             per_scene = {scene.name: {"accepted": collector.accepted_by_group[scene.name],
                                       "rejected": dict(collector.rejected_by_group.get(scene.name, {}))}
@@ -102,10 +116,17 @@ def run_expand(args: argparse.Namespace) -> int:
 
         complete = expansion.run(progress=progress_printer("expand"), after_iteration=write)
         write(expansion, show=True)
+    _warn_rejected(Counter(r["reason"] for r in expansion.collector.rejects))
     if not complete:
         print("error: some requests failed after every retry (see rejects.jsonl, reason request_failed); "
               "the next iteration was not started. Run the same command again to retry them.", file=sys.stderr)
     return 0 if complete else 1
+
+
+def _warn_rejected(reasons: Counter) -> None:
+    if reasons["request_rejected"]:
+        print(f"warning: the server refused {reasons['request_rejected']} request(s) for good (reason "
+              "request_rejected in rejects.jsonl); they are not sent again unless --retry-failed", file=sys.stderr)
 
 
 def _iterations_table(iterations: list[dict]) -> SimpleTable:
@@ -132,11 +153,12 @@ def run_augment(args: argparse.Namespace) -> int:
     template = load_template(args.prompts)
     collector = DialogueCollector(QAOptions(catalog=None, min_turns=args.min_turns, max_turns=args.max_turns,
                                             require_description=False), args.dup_threshold)
-    with Journal(journal_path(args)) as journal:
-        teacher = build_teacher(args, journal, task="augment")
+    with teacher_session(args, "augment") as teacher:
+        journal = teacher.journal
         augmentation = Augmentation(teacher, template, collector, per_post=args.per_post)
         if args.dry_run:
-            return dry_run(teacher, [augmentation.request(p, s) for p in posts for s in range(args.per_post)], "augment")
+            requests = [augmentation.request(p, s) for p in posts for s in range(args.per_post)]
+            return dry_run(teacher, [known_part(teacher, requests, "augment")], "augment")
         augmentation.run(posts, progress=progress_printer("augment"))
         summary = {"posts": len(posts), "accepted": len(collector.accepted), "rejected": len(collector.rejects)}
         report = {"title": "escbench augment", "step": "augment", "posts": str(args.posts), "summary": summary,
@@ -144,6 +166,7 @@ def run_augment(args: argparse.Namespace) -> int:
                   "rejected_by_reason": dict(collector.rejected_by_reason())}
         _finish(Path(args.out), teacher, journal, {"dialogues.json": collector.accepted}, collector.rejects, report,
                 [reasons_table(collector.rejected_by_reason(), len(collector.accepted))])
+    _warn_rejected(collector.rejected_by_reason())
     return 1 if augmentation.failed_requests else 0
 
 
@@ -160,25 +183,31 @@ def run_dri(args: argparse.Namespace) -> int:
         dialogues = dialogues[: args.limit]
     turns = choose_turns(dialogues, args.fraction, args.seed)
     template = load_template(args.prompts, "user_labeled.txt" if args.label_strategies else "user.txt")
-    with Journal(journal_path(args)) as journal:
-        teacher = build_teacher(args, journal, task="dri")
+    with teacher_session(args, "dri") as teacher:
+        journal = teacher.journal
         inpainting = Inpainting(teacher, template, args.k, catalog if args.label_strategies else None,
                                 args.dup_threshold)
         requests = [inpainting.request(dialogue, index) for dialogue, index in turns]
         if args.dry_run:
-            return dry_run(teacher, requests, "dri")
+            return dry_run(teacher, [known_part(teacher, requests, "dri")], "dri")
         replies = teacher.run(requests, parse=inpainting.journal_summary, progress=progress_printer("dri"))
         records, rejects, counts = [], [], Counter()
         for (dialogue, index), reply in zip(turns, replies):
-            context = {"dialogue_id": dialogue.id, "turn_index": index, "request_key": reply.key}
+            context = {"dialogue_id": dialogue.id, "turn_index": index, "request_key": reply.key,
+                       "finish_reason": reply.finish_reason}
             if reply.error:
-                rejects.append({"reason": "request_failed", "detail": reply.error, **context, "answer": ""})
+                rejects.append({"reason": reply.failure or "request_failed", "detail": reply.error, **context,
+                                "answer": ""})
+                continue
+            if reply.refusal is not None:
+                rejects.append({"reason": "refused", "detail": f"the teacher refused: {reply.refusal}", **context,
+                                "answer": reply.text})
                 continue
             parsed = inpainting.parse(dialogue, index, reply)
-            if not parsed.replies and not parsed.dropped:
-                reason = "truncated" if reply.truncated else "unparseable"
-                rejects.append({"reason": reason, "detail": "no list of replies in the answer", **context,
-                                "answer": reply.text})
+            if not parsed.replies and (reply.truncated or not parsed.dropped):
+                reason, detail = (("truncated", "cut at max_tokens before one complete reply") if reply.truncated
+                                  else ("unparseable", "no list of replies in the answer"))
+                rejects.append({"reason": reason, "detail": detail, **context, "answer": reply.text})
                 continue
             records.append(inpainting.record(dialogue, index, reply, parsed))
             counts["alternatives"] += len(parsed.replies)
@@ -196,4 +225,5 @@ def run_dri(args: argparse.Namespace) -> int:
                   "template_sha256": template.sha256, "teacher": _teacher_summary(teacher, args)}
         _finish(Path(args.out), teacher, journal, {"dri.jsonl": records}, rejects, report,
                 [SimpleTable("dri", "Diverse response inpainting", ["", "count"], rows)])
-    return 1 if any(r["reason"] == "request_failed" for r in rejects) else 0
+    _warn_rejected(Counter(r["reason"] for r in rejects))
+    return 1 if any(r["reason"] in BLOCKING for r in rejects) else 0

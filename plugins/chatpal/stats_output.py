@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from harness.jsonl import write_atomic
@@ -69,9 +70,18 @@ def run_stats(args: argparse.Namespace) -> int:
 
     from .stats import compute_stats
 
-    loaded = load_dialogues(args.data, lenient=args.lenient)
+    from harness.errors import DataError
+
+    with warnings.catch_warnings(record=True) as caught:  # printed as plain lines, not as Python warnings
+        warnings.simplefilter("always")
+        loaded = load_dialogues(args.data, lenient=args.lenient)
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
     for reject in loaded.rejects:
         print(f"skipped: {reject.reason}", file=sys.stderr)
+    if not loaded.dialogues:
+        raise DataError("no dialogues in the file: nothing to count" +
+                        (f" ({len(loaded.rejects)} skipped as malformed)" if loaded.rejects else ""), str(args.data))
     stats = compute_stats(loaded.dialogues)
     abbreviate = Abbreviations([load_strategy_catalog("extes"), load_strategy_catalog("esconv")])
     tables = all_tables(stats, abbreviate, [scene.name for scene in load_scenes()], args.top)

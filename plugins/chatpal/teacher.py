@@ -7,9 +7,15 @@ flight (one per worker of :mod:`harness.backends.pool`, started over the backend
 ``ramp_up_s``), requests per minute and tokens per minute (:mod:`.ratelimit`). Each completed
 request is appended to the :class:`~.journal.Journal` before anything else happens, keyed by the hash
 of (model, messages, params, sample); a request already in the journal is answered from it
-and never sent. A request that still fails after its retries is reported in its reply
-(``error``) and left out of the journal, so the next run tries it again. Usage and an
-estimated cost are summed in :attr:`Teacher.usage`.
+and never sent. Every reply carries the server's ``finish_reasons`` (``length``: cut at
+``max_tokens``; callers never keep such a text as it is).
+
+Failures are classified (``TeacherReply.failure``): ``request_failed`` (transient errors until
+the retries ran out: not journaled, sent again by the next run), ``request_rejected`` (the
+server refused the request for good, e.g. HTTP 400: journaled once and not sent again unless
+``retry_failed``, which also re-sends answers the model refused) and ``not_sent`` (the run
+stopped before sending it because a setting is wrong, e.g. a 401 mid-run:
+:attr:`Teacher.stopped` holds that error; answers already received are kept). Usage and an estimated cost are summed in :attr:`Teacher.usage`.
 """
 from __future__ import annotations
 
@@ -20,14 +26,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from harness.backends.openai import BackendSettingError, OpenAIBackend, request_params, run_coroutine
+from harness.backends.openai import (BackendSettingError, OpenAIBackend, RequestRejected, request_params,
+                                     run_coroutine)
 from harness.backends.pool import run_pool
 from harness.errors import ConfigError, EscbenchError
 from harness.registry import GenerationSettings
 
 from .journal import Journal, request_key
 from .pricing import PriceTable, Usage
-from .ratelimit import RateLimiter, RequestSlot
+from .ratelimit import RateLimiter, RequestSlot, TokenWindow
 
 CHARS_PER_TOKEN = 4  # rough estimate for the TPM budget before the server reports usage
 TOKENS_PER_MESSAGE = 4
@@ -56,19 +63,32 @@ class TeacherRequest:
 
 @dataclass
 class TeacherReply:
-    """The answer to one request: raw ``choices`` and ``usage``; ``from_journal`` when it was not
-    sent in this run; ``error`` (and no choices) when it failed after every retry."""
+    """The answer to one request: raw ``choices``, ``usage`` and ``finish_reasons``;
+    ``refusals`` (per choice, None when the model answered); ``from_journal`` when it was not
+    sent in this run; ``error`` (and no choices) when it failed, with ``failure`` its reason
+    code (see the module doc)."""
 
     key: str
     choices: list[str] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, int | None] = field(default_factory=dict)
     finish_reasons: list[str | None] = field(default_factory=list)
     from_journal: bool = False
     error: str | None = None
+    failure: str | None = None
+    refusals: list[str | None] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return self.choices[0] if self.choices else ""
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.finish_reasons[0] if self.finish_reasons else None
+
+    @property
+    def refusal(self) -> str | None:
+        """The first choice's refusal (the model declined, or the server filtered the answer)."""
+        return self.refusals[0] if self.refusals else None
 
     @property
     def truncated(self) -> bool:
@@ -96,14 +116,16 @@ class Teacher:
 
     def __init__(self, backend: OpenAIBackend, journal: Journal, settings: TeacherSettings = TeacherSettings(),
                  rpm: float | None = None, tpm: float | None = None, prices: PriceTable | None = None,
-                 task: str = "teacher"):
+                 task: str = "teacher", retry_failed: bool = False, tpm_window_s: float = 60.0):
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and value <= 0:
                 raise ConfigError(f"teacher setting --{name} must be > 0, got {value!r}")
         self.backend, self.journal, self.settings = backend, journal, settings
         self.rpm, self.tpm, self.task = rpm, tpm, task
+        self.retry_failed, self.tpm_window_s = retry_failed, tpm_window_s
         self.prices = prices or PriceTable({})
         self.usage = Usage()
+        self.stopped: BackendSettingError | None = None
         self._checked = False
 
     @property
@@ -125,26 +147,35 @@ class Teacher:
         out = []
         for request in requests:
             key = self.key_for(request)
-            if key not in self.journal and key not in seen:
+            if not self._answered(key) and key not in seen:
                 seen.add(key)
                 out.append(request)
         return out
+
+    def _answered(self, key: str) -> bool:
+        """In the journal, as an answer or (unless ``retry_failed``) as a permanent failure: a
+        request the server refused, or an answer the model refused."""
+        record = self.journal.get(key)
+        return record is not None and not (self.retry_failed and _permanent_failure(record))
 
     def run(self, requests: Sequence[TeacherRequest], parse: Parser | None = None,
             progress: Callable[[int, int], None] | None = None) -> list[TeacherReply]:
         """One reply per request, in order. ``parse(request, reply)`` (a JSON-able summary) is
         stored in the journal next to the response. Raises BackendSettingError (bad URL, key,
-        model) at once; other failures become replies with ``error`` set."""
+        model) before sending; other failures become replies with ``error`` and ``failure`` set
+        (a wrong setting found mid-run also sets :attr:`stopped`)."""
         keys = [self.key_for(request) for request in requests]
         replies: dict[str, TeacherReply] = {}
         todo: dict[str, TeacherRequest] = {}
         for key, request in zip(keys, requests):
             record = self.journal.get(key)
-            if record is not None:
+            if self.stopped is not None and not self._answered(key):
+                replies[key] = _not_sent(key, self.stopped)
+            elif self._answered(key):
                 replies[key] = _reply_from_record(record)
             elif key not in todo:
                 todo[key] = request
-        self.usage.from_journal += len(replies)
+        self.usage.from_journal += sum(1 for reply in replies.values() if reply.from_journal)
         if todo:
             self._check()
             sent_before, retries_before = self.backend.stats.requests, self.backend.stats.retries
@@ -165,29 +196,41 @@ class Teacher:
                         parse: Parser | None, progress: Callable[[int, int], None] | None) -> None:
         semaphore = asyncio.Semaphore(self.backend.concurrency)
         rpm = RateLimiter(self.rpm) if self.rpm else None
-        tpm = RateLimiter(self.tpm) if self.tpm else None
+        tpm = TokenWindow(self.tpm, self.tpm_window_s) if self.tpm else None
         total, done = len(todo), 0
 
         async with self.backend.open_client() as client:
             async def one(key: str, request: TeacherRequest) -> None:
                 nonlocal done
+                if self.stopped is not None:
+                    replies[key] = _not_sent(key, self.stopped)
+                    self.usage.failed += 1
+                    return
                 params = self.params_for(request)
                 budget = estimated_tokens(request.messages, self.settings.max_tokens)
                 started = time.time()
+                slot = RequestSlot(semaphore, rpm, tpm, budget)
                 try:
                     # The backend's retry loop; RequestSlot applies our limits to every attempt.
-                    result = await self.backend.request_with_retries(client, RequestSlot(semaphore, rpm, tpm, budget),
-                                                         request.messages, params)
-                except BackendSettingError:
-                    raise
+                    result = await self.backend.request_with_retries(client, slot, request.messages, params)
+                except BackendSettingError as error:  # e.g. the key revoked mid-run: stop sending
+                    self.stopped = self.stopped or error
+                    replies[key] = _not_sent(key, error)
+                    self.usage.failed += 1
+                except RequestRejected as error:
+                    reply = TeacherReply(key, error=str(error), failure="request_rejected")
+                    self._journal_failure(key, request, params, reply, error)
+                    replies[key] = reply
+                    self.usage.failed += 1
                 except Exception as error:  # noqa: BLE001 - one failed request must not stop the run
                     detail = str(error) if isinstance(error, EscbenchError) else f"{type(error).__name__}: {error}"
-                    replies[key] = TeacherReply(key, error=detail)
+                    replies[key] = TeacherReply(key, error=detail, failure="request_failed")
                     self.usage.failed += 1
                 else:
-                    if tpm is not None and result.usage:
-                        tpm.settle(budget, sum(result.usage.values()))
-                    reply = TeacherReply(key, list(result.choices), dict(result.usage), list(result.finish_reasons))
+                    if isinstance(tpm, TokenWindow) and slot.grant is not None and _known(result.usage):
+                        tpm.settle(slot.grant, sum(result.usage.values()))
+                    reply = TeacherReply(key, list(result.choices), dict(result.usage), list(result.finish_reasons),
+                                         refusals=list(result.refusals))
                     self._journal(key, request, params, reply, parse, time.time() - started, result.attempts)
                     replies[key] = reply
                 done += 1
@@ -204,11 +247,35 @@ class Teacher:
         self.journal.append({
             "key": key, "task": self.task, "model": self.model, "messages": request.messages,
             "params": params, "sample": request.sample, "tag": request.tag,
-            "response": {"choices": reply.choices, "usage": reply.usage,
-                         "finish_reasons": reply.finish_reasons, "attempts": attempts},
+            "response": {"choices": reply.choices, "usage": reply.usage, "finish_reasons": reply.finish_reasons,
+                         "refusals": reply.refusals, "attempts": attempts},
             "parsed": _safe_parse(parse, request, reply),
             "elapsed_s": round(elapsed_s, 3), "finished_at": round(time.time(), 3),
         })
+
+
+    def _journal_failure(self, key: str, request: TeacherRequest, params: dict, reply: TeacherReply,
+                         error: RequestRejected) -> None:
+        """Record a permanent refusal once, so re-runs do not pay for it again."""
+        self.journal.append({
+            "key": key, "task": self.task, "model": self.model, "messages": request.messages,
+            "params": params, "sample": request.sample, "tag": request.tag,
+            "failure": {"reason": reply.failure, "status": error.status, "detail": reply.error},
+            "finished_at": round(time.time(), 3),
+        })
+
+
+def _permanent_failure(record: dict) -> bool:
+    refusals = (record.get("response") or {}).get("refusals") or []
+    return "failure" in record or any(refusal is not None for refusal in refusals)
+
+
+def _known(usage: dict) -> bool:
+    return bool(usage) and all(isinstance(count, int) for count in usage.values())
+
+
+def _not_sent(key: str, error: BackendSettingError) -> TeacherReply:
+    return TeacherReply(key, error=f"not sent: the run stopped ({error})", failure="not_sent")
 
 
 def _safe_parse(parse: Parser | None, request: TeacherRequest, reply: TeacherReply) -> Any:
@@ -222,16 +289,22 @@ def _safe_parse(parse: Parser | None, request: TeacherRequest, reply: TeacherRep
 
 
 def _reply_from_record(record: dict) -> TeacherReply:
+    failure = record.get("failure")
+    if failure is not None:
+        return TeacherReply(record["key"], from_journal=True, failure=failure.get("reason") or "request_rejected",
+                            error=f"{failure.get('detail')} (recorded in the journal by an earlier run; "
+                                  "--retry-failed sends it again)")
     response = record.get("response") or {}
     return TeacherReply(record["key"], list(response.get("choices") or []), dict(response.get("usage") or {}),
-                        list(response.get("finish_reasons") or []), from_journal=True)
+                        list(response.get("finish_reasons") or []), from_journal=True,
+                        refusals=list(response.get("refusals") or []))
 
 
 def journal_usage(journal: Journal, prices: PriceTable, model: str) -> Usage:
     """Tokens and cost of every completed request in the journal (all runs together)."""
     total = Usage()
     for record in journal:
-        if record.get("model") == model:
+        if record.get("model") == model and "failure" not in record:
             total.completed += 1
             total.add_tokens((record.get("response") or {}).get("usage") or {})
     total.price(prices, model)

@@ -32,7 +32,8 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--rpm", type=float, help="requests-per-minute limit, retries included (default: none)")
     group.add_argument("--tpm", type=float, help="tokens-per-minute limit, prompt + max_tokens (default: none)")
     group.add_argument("--max-retries", type=int, default=6, help="retries per request on 429/5xx/timeouts (default: 6)")
-    group.add_argument("--timeout", type=float, default=300.0, help="seconds per attempt (default: 300)")
+    group.add_argument("--timeout", type=float, default=300.0,
+                       help="seconds per attempt, end to end: connecting, waiting and the whole answer (default: 300)")
     group.add_argument("--temperature", type=float, default=0.7, help="sampling temperature (default: 0.7)")
     group.add_argument("--top-p", type=float, default=1.0)
     group.add_argument("--max-tokens", type=int, default=2048, help="longest answer in tokens (default: 2048)")
@@ -41,7 +42,11 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
                        "with the same settings resumes from it and sends nothing twice")
     group.add_argument("--prices", type=Path, help="price table YAML (default: tasks/teacher/prices.yaml)")
     group.add_argument("--dry-run", action="store_true",
-                       help="print how many requests would be sent and their largest possible cost, send nothing")
+                       help="print the most the whole run can send and cost (all iterations, refill rounds and "
+                       "retries), send nothing and create nothing")
+    group.add_argument("--retry-failed", action="store_true",
+                       help="send again the requests the server (request_rejected) or the model (refused) "
+                       "refused in earlier runs; by default they stay rejected")
 
 
 def build_teacher(args: argparse.Namespace, journal, task: str):
@@ -56,7 +61,7 @@ def build_teacher(args: argparse.Namespace, journal, task: str):
     settings = TeacherSettings(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
                                seed=args.seed)
     return Teacher(backend, journal, settings, rpm=args.rpm, tpm=args.tpm, prices=PriceTable.load(args.prices),
-                   task=task)
+                   task=task, retry_failed=getattr(args, "retry_failed", False))
 
 
 def journal_path(args: argparse.Namespace) -> Path:

@@ -3,7 +3,9 @@ writes a sheet in the raters' format, so ``human import --judge`` measures its a
 
 Any OpenAI-compatible chat-completions server works. The judge sees only what raters see
 (``units.jsonl``: no system names). Answers are appended to ``<sheet>.jsonl`` as they come,
-so an interrupted run resumes where it stopped.
+so an interrupted run resumes where it stopped. An answer cut at ``--max-tokens``
+(``finish_reason: length``) is never used, even when its scores came before the cut: it
+counts as unreadable (asked again, then an error saying to raise ``--max-tokens``).
 """
 from __future__ import annotations
 
@@ -54,6 +56,18 @@ def parse_scores(answer: str, dimensions: list[Dimension], scale: list[int]) -> 
     return scores
 
 
+class ChatAnswer(str):
+    """A chat answer's text that also carries the server's ``finish_reason``."""
+
+    finish_reason: str | None = None
+
+    @classmethod
+    def of(cls, text: str, finish_reason: str | None) -> "ChatAnswer":
+        answer = cls(text)
+        answer.finish_reason = finish_reason
+        return answer
+
+
 def openai_chat(model: str, base_url: str, api_key: str, temperature: float, max_tokens: int) -> Callable[[list[dict]], str]:
     """A function sending chat messages to an OpenAI-compatible server and returning the text."""
     try:
@@ -70,7 +84,8 @@ def openai_chat(model: str, base_url: str, api_key: str, temperature: float, max
             raise ConfigError(f"judge: cannot reach {base_url} ({error}); check --base-url") from None
         except openai.APIStatusError as error:
             raise ConfigError(f"judge: {base_url} answered HTTP {error.status_code}: {error.message}") from None
-        return response.choices[0].message.content or ""
+        choice = response.choices[0]
+        return ChatAnswer.of(choice.message.content or "", choice.finish_reason)
 
     return chat
 
@@ -90,6 +105,9 @@ def run_judge(folder: Path, key: dict, guideline: Guideline, chat: Callable[[lis
             answer, problem = "", ""
             for _ in range(retries + 1):
                 answer = chat(judge_messages(unit, guideline, dimensions))
+                if getattr(answer, "finish_reason", None) == "length":
+                    problem = "the answer was cut at --max-tokens (finish_reason length): raise --max-tokens"
+                    continue
                 try:
                     done[unit["id"]] = parse_scores(answer, dimensions, key["scale"])
                     break

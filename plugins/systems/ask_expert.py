@@ -11,6 +11,10 @@ Each stage has its own backend: ``openai`` (an OpenAI-compatible server: ``*_mod
 folder, a ``.gguf`` file or ``smollm2``). ``responder_*`` settings default to the
 expert's. The strategy the expert names (its ``Strategy:`` line) is recorded as the
 predicted strategy; ``raw`` keeps the expert's answer and the responder's output.
+
+An expert answer that used all ``advice_max_tokens`` tokens was cut there, so its last line is
+incomplete: only the complete lines reach the responder and the strategy parser, and ``raw``
+says how many lines were dropped.
 """
 from __future__ import annotations
 
@@ -169,21 +173,33 @@ class AskExpertSystem:
         template = self.prompts["responder_prompt"].text.replace("{advice}", advice.strip() or "(none)")
         return example_to_messages(example, template, self.max_context_turns)
 
+    def _cut(self, advice: Generation) -> bool:
+        """The expert used every token it was allowed: its answer stopped at the limit."""
+        return int(advice.usage.get("completion_tokens") or 0) >= self.advice_max_tokens
+
+    def _complete_advice(self, advice: Generation) -> str:
+        """The advice without the line the token limit cut (all of it when it was not cut)."""
+        if not self._cut(advice):
+            return advice.text
+        return "\n".join(advice.text.splitlines()[:-1])
+
     def generate(self, examples: Sequence[Example], settings: GenerationSettings,
                  progress: Callable[[int], None] | None = None) -> list[Generation]:
         """Advice for every example, then replies; one Generation per example, in order."""
         advice_settings = replace(settings, max_new_tokens=self.advice_max_tokens)
         advice = self.expert.generate([self.expert_messages(e) for e in examples], advice_settings)
         replies = self.responder.generate(
-            [self.responder_messages(e, a.text) for e, a in zip(examples, advice)], settings)
+            [self.responder_messages(e, self._complete_advice(a)) for e, a in zip(examples, advice)], settings)
         catalog = self.catalog()
         generations = []
         for expert_out, reply in zip(advice, replies):
-            usage = {key: int(expert_out.usage.get(key, 0)) + int(reply.usage.get(key, 0))
+            usage = {key: int(expert_out.usage.get(key) or 0) + int(reply.usage.get(key) or 0)
                      for key in ("prompt_tokens", "completion_tokens")}
+            dropped = "" if not self._cut(expert_out) else (
+                f"[expert answer cut at advice_max_tokens={self.advice_max_tokens}: its last line was dropped]\n")
             generations.append(Generation(
-                text=reply.text, predicted_strategy=parse_advice_strategy(expert_out.text, catalog),
-                raw=f"[expert]\n{expert_out.raw}\n[responder]\n{reply.raw}", usage=usage))
+                text=reply.text, predicted_strategy=parse_advice_strategy(self._complete_advice(expert_out), catalog),
+                raw=f"[expert]\n{dropped}{expert_out.raw}\n[responder]\n{reply.raw}", usage=usage))
         if progress is not None:
             progress(len(generations))
         return generations
