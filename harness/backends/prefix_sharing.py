@@ -1,0 +1,175 @@
+"""One prefill per dialogue: prompts that share a token prefix share its key/value cache.
+
+Every supporter turn of a dialogue is an example whose prompt is the dialogue up to that
+turn, so with full contexts the prompts of one dialogue are token prefixes of each other
+(a chat template closes each earlier turn the way the generation prompt opens the next).
+This module does not rely on that; it works on token ids:
+
+1. :func:`plan` sorts the tokenized prompts and makes *trunks*: a prompt that is a token
+   prefix of a longer one rides on that one's trunk; any other prompt starts a trunk of
+   its own, which extends the cache of the previous trunk over their longest common token
+   prefix (e.g. a shared system prompt, or the turns two sliding windows share) when that
+   is at least ``min_shared`` tokens.
+2. :func:`generate_shared` runs one forward pass per trunk (only over the tokens the
+   previous trunk did not cover) and decodes the prompts in batches of ``batch_size``:
+   each row's cache is its trunk's cache cut at the prompt's length minus one, left-padded
+   to the batch's longest; the prompt's last token is fed as the batch input, so the
+   decoding itself is the backend's usual ``generate`` call.
+
+Results equal the per-example path up to floating point: a prefix's keys and values come
+out of a longer forward pass, which can round differently in the last bits; a greedy
+choice between two almost equal logits can then flip (``benchmarks/prefix_sharing.py``
+counts such cases). Models with sliding-window layers are not shared (their cache is
+not a plain prefix). Trunks are freed as soon as their prompts are decoded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+MIN_SHARED = 16
+
+
+@dataclass
+class Trunk:
+    """A token sequence whose cache is computed once; ``parent``/``shared``: the trunk and
+    the number of leading tokens whose cache it starts from (0: none)."""
+
+    tokens: list[int]
+    parent: int | None = None
+    shared: int = 0
+    members: list[int] = field(default_factory=list)
+
+
+def _common_prefix(first: Sequence[int], second: Sequence[int]) -> int:
+    length = min(len(first), len(second))
+    for position in range(length):
+        if first[position] != second[position]:
+            return position
+    return length
+
+
+def plan(token_lists: Sequence[Sequence[int]], min_shared: int = MIN_SHARED) -> list[Trunk]:
+    """Trunks covering every prompt (each prompt index in exactly one trunk's ``members``),
+    in the order their caches are computed."""
+    order = sorted(range(len(token_lists)), key=lambda i: tuple(token_lists[i]), reverse=True)
+    trunks: list[Trunk] = []
+    for index in order:
+        tokens = list(token_lists[index])
+        if trunks and _common_prefix(tokens, trunks[-1].tokens) == len(tokens):
+            trunks[-1].members.append(index)  # a prefix of the last trunk: ride on it
+            continue
+        trunk = Trunk(tokens, members=[index])
+        if trunks:
+            shared = _common_prefix(tokens, trunks[-1].tokens)
+            # Keep at least one token to compute; too short a prefix is not worth a copy.
+            shared = min(shared, len(tokens) - 1)
+            if shared >= min_shared:
+                trunk.parent, trunk.shared = len(trunks) - 1, shared
+        trunks.append(trunk)
+    return trunks
+
+
+def supports(model: Any) -> bool:
+    """Whether the model's cache is a plain per-layer prefix (no sliding windows)."""
+    config = getattr(model, "config", None)
+    text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
+    if getattr(text, "sliding_window", None) and getattr(text, "use_sliding_window", True):
+        return False
+    layer_types = getattr(text, "layer_types", None) or []
+    return all(kind == "full_attention" for kind in layer_types)
+
+
+def _trunk_cache(model: Any, trunk: Trunk, parent_cache: list | None) -> list:
+    """Per-layer (keys, values) of ``trunk.tokens`` ([1, heads, tokens, dim] each)."""
+    import torch
+    from transformers import DynamicCache
+
+    start = trunk.shared if parent_cache is not None else 0
+    past = None
+    if start:
+        past = DynamicCache([(k[:, :, :start], v[:, :, :start]) for k, v in parent_cache],
+                            config=model.config)
+    ids = torch.tensor([trunk.tokens[start:]], dtype=torch.long, device=model.device)
+    mask = torch.ones((1, len(trunk.tokens)), dtype=torch.long, device=model.device)
+    with torch.inference_mode():
+        out = model(input_ids=ids, attention_mask=mask, use_cache=True,
+                    cache=past if past is not None else DynamicCache(config=model.config))
+    return [(layer.keys, layer.values) for layer in out.cache.layers]
+
+
+@dataclass
+class Prefilled:
+    """A batch ready for ``model.generate``: left-padded ``encoded`` ids and mask of the
+    whole prompts, and ``cache`` holding every column but the last."""
+
+    encoded: dict
+    cache: Any
+
+
+def _batch(model: Any, pad_id: int, rows: list[tuple[list[int], list]]) -> Prefilled:
+    """Rows of (prompt tokens, trunk cache): caches cut at len-1 and left-padded."""
+    import torch
+    from transformers import DynamicCache
+
+    width = max(len(tokens) for tokens, _ in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, (tokens, _) in enumerate(rows):
+        ids[row, width - len(tokens):] = torch.tensor(tokens, dtype=torch.long)
+        mask[row, width - len(tokens):] = 1
+    layers = []
+    for layer in range(len(rows[0][1])):
+        keys0, values0 = rows[0][1][layer]
+        shape = (len(rows), keys0.shape[1], width - 1, keys0.shape[3])
+        keys = torch.zeros(shape, dtype=keys0.dtype, device=keys0.device)
+        values = torch.zeros((*shape[:3], values0.shape[3]), dtype=values0.dtype, device=values0.device)
+        for row, (tokens, cache) in enumerate(rows):
+            cached = len(tokens) - 1
+            keys[row, :, width - 1 - cached:] = cache[layer][0][0, :, :cached]
+            values[row, :, width - 1 - cached:] = cache[layer][1][0, :, :cached]
+        layers.append((keys, values))
+    encoded = {"input_ids": ids.to(model.device), "attention_mask": mask.to(model.device)}
+    return Prefilled(encoded, DynamicCache(layers, config=model.config))
+
+
+def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_size: int,
+                    add_special_tokens: bool,
+                    decode_batch: Callable[[list[int], Prefilled], list],
+                    progress: Callable[[int], None] | None = None,
+                    min_shared: int = MIN_SHARED) -> list:
+    """Outputs of ``decode_batch(indices, prefilled)`` for every prompt, in prompt order;
+    ``progress(n)`` after each batch with the number finished so far."""
+    token_lists = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
+    trunks = plan(token_lists, min_shared)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    outputs: list = [None] * len(prompts)
+    caches: dict[int, list] = {}
+    pending: list[tuple[int, int]] = []  # (prompt index, trunk number)
+    done = 0
+
+    def flush(rows: list[tuple[int, int]]) -> None:
+        nonlocal done
+        indices = [index for index, _ in rows]
+        prefilled = _batch(model, pad_id, [(token_lists[i], caches[t]) for i, t in rows])
+        for index, output in zip(indices, decode_batch(indices, prefilled)):
+            outputs[index] = output
+        done += len(rows)
+        if progress is not None:
+            progress(done)
+
+    for number, trunk in enumerate(trunks):
+        parent = caches.get(trunk.parent) if trunk.parent is not None else None
+        caches[number] = _trunk_cache(model, trunk, parent)
+        # Longest first within a trunk: rows of similar length pad least.
+        pending += [(i, number) for i in sorted(trunk.members, key=lambda i: -len(token_lists[i]))]
+        while len(pending) >= batch_size:
+            flush(pending[:batch_size])
+            pending = pending[batch_size:]
+        # Keep only what later batches or the next trunk can use.
+        needed = {t for _, t in pending} | {number}
+        for old in [t for t in caches if t not in needed]:
+            del caches[old]
+    if pending:
+        flush(pending)
+    return outputs
