@@ -5,7 +5,9 @@ Runs the seed split's examples (supporter turns) with full dialogue contexts thr
 (``share_prefix=true``, the default: :mod:`harness.backends.prefix_sharing`) and once
 without, at the same batch size. The examples are cut into ``--rounds`` chunks (whole
 dialogues) and both ways run on each chunk in turn, so a change in machine load affects
-both alike. Prints prompt tokens, wall times, and for every output that differs the first
+both alike. Each way gets the examples in calls of ``--batch-size``, as ``escbench run``
+makes them (the shared way carries a dialogue's cache from one call to the next). Prints
+prompt tokens, wall times, and for every output that differs the first
 differing token with the two candidates' logits under the per-example path (a near-tie
 shows as a tiny margin). The last line is ``speed-up N.NNx, outputs identical A/B``.
 
@@ -96,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     for part in chunks(examples, args.rounds):
         for name, system in systems.items():
             began = time.perf_counter()
-            generations = system.generate(part, settings)
+            # In calls of batch_size examples, as `escbench run` makes them.
+            generations = [g for start in range(0, len(part), args.batch_size)
+                           for g in system.generate(part[start:start + args.batch_size], settings)]
             seconds[name] += time.perf_counter() - began
             outputs[name] += [g.raw for g in generations]
             if name == "per-example":

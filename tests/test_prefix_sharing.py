@@ -27,6 +27,13 @@ def test_plan_needs_min_shared_tokens_and_keeps_one_token_to_compute():
     assert len(trunks) == 1 and sorted(trunks[0].members) == [0, 1]
 
 
+def test_a_carried_trunk_is_ridden_and_extended():
+    trunks = plan([[1, 2, 3], [1, 2, 3, 4, 9]], min_shared=2, carried=[1, 2, 3, 4, 5])
+    assert [t.tokens for t in trunks] == [[1, 2, 3, 4, 5], [1, 2, 3, 4, 9]]
+    assert [t.members for t in trunks] == [[0], [1]]
+    assert (trunks[1].parent, trunks[1].shared) == (0, 4)
+
+
 def test_every_prompt_is_planned_once_as_a_prefix_of_its_trunk():
     import random
 
@@ -94,7 +101,8 @@ def test_shared_prefill_gives_the_per_example_greedy_outputs_on_seed_dialogues()
     windows = plan_prompts(tokens(2))
     assert len(windows) > len(dialogues) and all(t.shared > 0 for t in windows[1:])
     settings = GenerationSettings(max_new_tokens=12, batch_size=4)
-    ours = shared.generate(examples, settings)
+    # In calls of batch_size examples, as the runner makes them (the trunk carries over).
+    ours = [g for start in range(0, len(examples), 4) for g in shared.generate(examples[start:start + 4], settings)]
     theirs = plain.generate(examples, settings)
     assert [g.raw for g in ours] == [g.raw for g in theirs]
     assert [g.usage["prompt_tokens"] for g in ours] == [g.usage["prompt_tokens"] for g in theirs]

@@ -188,8 +188,8 @@ class HFBackend:
         stops = [s for s in (stop or []) if s]
         if not self.has_chat_template:
             stops += [s for s in TRANSCRIPT_STOPS if s not in stops]
-        if self.share_prefix and len(prompts) > 1:
-            from .prefix_sharing import generate_shared, supports
+        if self.share_prefix and prompts:
+            from .prefix_sharing import Carry, generate_shared, supports
 
             if supports(self.model):
                 seeds = iter(range(settings.seed, settings.seed + len(prompts) + 1, max(1, int(settings.batch_size))))
@@ -201,8 +201,9 @@ class HFBackend:
                                                add_special_tokens=not self.has_chat_template,
                                                prefilled=prefilled)
 
+                self._carry = getattr(self, "_carry", None) or Carry()
                 return generate_shared(self.model, self.tokenizer, prompts, max(1, int(settings.batch_size)),
-                                       not self.has_chat_template, decode_batch, progress)
+                                       not self.has_chat_template, decode_batch, progress, carry=self._carry)
         # Similar lengths batched together waste less compute on padding.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
         batch_size = max(1, int(settings.batch_size))

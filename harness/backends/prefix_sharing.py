@@ -11,7 +11,7 @@ This module does not rely on that; it works on token ids:
    prefix (e.g. a shared system prompt, or the turns two sliding windows share) when that
    is at least ``min_shared`` tokens.
 2. :func:`generate_shared` runs one forward pass per trunk (only over the tokens the
-   previous trunk did not cover) and decodes the prompts in batches of ``batch_size``:
+   trunk it extends did not cover) and decodes the prompts in batches of ``batch_size``:
    each row's cache is its trunk's cache cut at the prompt's length minus one, left-padded
    to the batch's longest; the prompt's last token is fed as the batch input, so the
    decoding itself is the backend's usual ``generate`` call.
@@ -19,7 +19,9 @@ This module does not rely on that; it works on token ids:
 Results equal the per-example path up to floating point: a prefix's keys and values come
 out of a longer forward pass, which can round differently in the last bits; a greedy
 choice between two almost equal logits can then flip (``benchmarks/prefix_sharing.py``
-counts such cases). Models with sliding-window layers are not shared (their cache is
+counts such cases). The trunk of a call's last prompt is kept for the next call (the
+runner hands a split over ``batch_size`` examples at a time, in dialogue order), so a
+dialogue's context is computed once across calls too. Models with sliding-window layers are not shared (their cache is
 not a plain prefix). Trunks are freed as soon as their prompts are decoded.
 """
 from __future__ import annotations
@@ -49,23 +51,31 @@ def _common_prefix(first: Sequence[int], second: Sequence[int]) -> int:
     return length
 
 
-def plan(token_lists: Sequence[Sequence[int]], min_shared: int = MIN_SHARED) -> list[Trunk]:
+def plan(token_lists: Sequence[Sequence[int]], min_shared: int = MIN_SHARED,
+         carried: Sequence[int] | None = None) -> list[Trunk]:
     """Trunks covering every prompt (each prompt index in exactly one trunk's ``members``),
-    in the order their caches are computed."""
+    in the order their caches are computed. ``carried``: the tokens of a trunk whose cache
+    is already at hand (from the previous call); it then comes first in the list, and
+    prompts ride on it or extend it like on any other trunk."""
     order = sorted(range(len(token_lists)), key=lambda i: tuple(token_lists[i]), reverse=True)
-    trunks: list[Trunk] = []
+    trunks: list[Trunk] = [Trunk(list(carried))] if carried else []
     for index in order:
         tokens = list(token_lists[index])
-        if trunks and _common_prefix(tokens, trunks[-1].tokens) == len(tokens):
-            trunks[-1].members.append(index)  # a prefix of the last trunk: ride on it
+        # Candidates: the last trunk (the lexicographic neighbour) and the carried one.
+        candidates = {len(trunks) - 1, 0} if trunks else set()
+        best, best_shared = None, -1
+        for number in sorted(candidates):
+            shared = _common_prefix(tokens, trunks[number].tokens)
+            if shared > best_shared:
+                best, best_shared = number, shared
+        if best is not None and best_shared == len(tokens):
+            trunks[best].members.append(index)  # a prefix of a trunk: ride on it
             continue
         trunk = Trunk(tokens, members=[index])
-        if trunks:
-            shared = _common_prefix(tokens, trunks[-1].tokens)
-            # Keep at least one token to compute; too short a prefix is not worth a copy.
-            shared = min(shared, len(tokens) - 1)
-            if shared >= min_shared:
-                trunk.parent, trunk.shared = len(trunks) - 1, shared
+        # Keep at least one token to compute; too short a prefix is not worth a copy.
+        shared = min(best_shared, len(tokens) - 1)
+        if best is not None and shared >= min_shared:
+            trunk.parent, trunk.shared = best, shared
         trunks.append(trunk)
     return trunks
 
@@ -133,15 +143,26 @@ def _batch(model: Any, pad_id: int, rows: list[tuple[list[int], list]]) -> Prefi
     return Prefilled(encoded, DynamicCache(layers, config=model.config))
 
 
+@dataclass
+class Carry:
+    """A trunk's tokens and cache kept from one call to the next (the runner hands a
+    dialogue over in several calls of ``batch_size`` examples)."""
+
+    tokens: list[int] | None = None
+    cache: list | None = None
+
+
 def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_size: int,
                     add_special_tokens: bool,
                     decode_batch: Callable[[list[int], Prefilled], list],
                     progress: Callable[[int], None] | None = None,
-                    min_shared: int = MIN_SHARED) -> list:
+                    min_shared: int = MIN_SHARED, carry: Carry | None = None) -> list:
     """Outputs of ``decode_batch(indices, prefilled)`` for every prompt, in prompt order;
-    ``progress(n)`` after each batch with the number finished so far."""
+    ``progress(n)`` after each batch with the number finished so far. ``carry`` (updated
+    in place): the trunk of the last prompt, for a next call that continues its dialogue."""
     token_lists = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
-    trunks = plan(token_lists, min_shared)
+    carried = carry.tokens if carry is not None and carry.cache is not None else None
+    trunks = plan(token_lists, min_shared, carried)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     outputs: list = [None] * len(prompts)
     caches: dict[int, list] = {}
@@ -158,18 +179,25 @@ def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_si
         if progress is not None:
             progress(done)
 
+    last = len(prompts) - 1
+    keep = next(n for n, t in enumerate(trunks) if last in t.members)
     for number, trunk in enumerate(trunks):
         parent = caches.get(trunk.parent) if trunk.parent is not None else None
-        caches[number] = _trunk_cache(model, trunk, parent)
+        if number == 0 and carried is not None:
+            caches[0] = carry.cache
+        else:
+            caches[number] = _trunk_cache(model, trunk, parent)
         # Longest first within a trunk: rows of similar length pad least.
         pending += [(i, number) for i in sorted(trunk.members, key=lambda i: -len(token_lists[i]))]
         while len(pending) >= batch_size:
             flush(pending[:batch_size])
             pending = pending[batch_size:]
         # Keep only what later batches or the next trunk can use.
-        needed = {t for _, t in pending} | {number}
+        needed = {t for _, t in pending} | {number, keep}
         for old in [t for t in caches if t not in needed]:
             del caches[old]
     if pending:
         flush(pending)
+    if carry is not None:
+        carry.tokens, carry.cache = trunks[keep].tokens, caches[keep]
     return outputs
