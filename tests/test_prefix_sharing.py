@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.backends.prefix_sharing import plan, supports
+from harness.backends.prefix_sharing import plan, prefix_cache_order, supports
 from harness.errors import ConfigError
 from harness.threads import choose_threads
 
@@ -107,3 +107,14 @@ def test_shared_prefill_gives_the_per_example_greedy_outputs_on_seed_dialogues()
     assert [g.raw for g in ours] == [g.raw for g in theirs]
     assert [g.usage["prompt_tokens"] for g in ours] == [g.usage["prompt_tokens"] for g in theirs]
     assert len({g.raw for g in ours}) > 1
+
+
+def test_prefix_cache_order_sends_each_dialogue_in_turn_order_interleaved():
+    def convo(dialogue, turns):
+        return [{"role": "system", "content": "s"}, {"role": "user", "content": dialogue}] + \
+            [{"role": "assistant", "content": "a"}, {"role": "user", "content": "u"}] * turns
+    conversations = [convo("d1", 0), convo("d1", 1), convo("d1", 2), convo("d2", 0), convo("d2", 1),
+                     convo("d3", 0)]
+    # Dialogues in first-seen order take turns; each dialogue's requests shortest first.
+    assert prefix_cache_order(conversations) == [0, 3, 5, 1, 4, 2]
+    assert prefix_cache_order([]) == []

@@ -201,3 +201,21 @@ def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_si
     if carry is not None:
         carry.tokens, carry.cache = trunks[keep].tokens, caches[keep]
     return outputs
+
+
+def prefix_cache_order(conversations: Sequence[Sequence[dict]], opening: int = 2) -> list[int]:
+    """An order of requests for a server with a prefix cache (vLLM, SGLang...): a
+    dialogue's requests (same first ``opening`` messages) go shortest first, and the
+    dialogues take turns, so that with a few requests in flight a dialogue's next request
+    is sent after its previous one was computed, and finds that prefix in the cache."""
+    import json
+
+    groups: dict[str, list[int]] = {}
+    for index, conversation in enumerate(conversations):
+        key = json.dumps(list(conversation[:opening]), sort_keys=True)
+        groups.setdefault(key, []).append(index)
+    queues = [sorted(members, key=lambda i: len(conversations[i])) for members in groups.values()]
+    order: list[int] = []
+    for turn in range(max((len(q) for q in queues), default=0)):
+        order += [queue[turn] for queue in queues if turn < len(queue)]
+    return order
