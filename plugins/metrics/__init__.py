@@ -50,6 +50,6 @@ def setup_resources(force):
     java = shutil.which("java")
     done.append(("Java (meteor-1.5)", f"found {java}" if java else
                  "not found: meteor-1.5 unavailable (apt-get install -y default-jre-headless)"))
-    done.append(("WordNet (meteor)", arrange_wordnet(force=bool(force))))
-    done.append(("METEOR tables", setup_meteor_tables(force=bool(force))))
+    arranged = arrange_wordnet(force=bool(force))
+    done.append(("WordNet (meteor)", f"{arranged}; {setup_meteor_tables(force=bool(force))}"))
     return done
