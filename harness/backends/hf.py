@@ -109,6 +109,7 @@ class HFBackend:
         load_8bit: bool = False,
         adapter: str | None = None,
         trust_remote_code: bool = False,
+        share_prefix: bool = True,
     ):
         if dtype not in DTYPES:
             raise ConfigError(f"dtype={dtype!r} is not supported: use one of {', '.join(DTYPES)}")
@@ -120,6 +121,7 @@ class HFBackend:
         self.load_8bit = bool(load_8bit)
         self.adapter = adapter
         self.trust_remote_code = bool(trust_remote_code)
+        self.share_prefix = bool(share_prefix)  # one prefill per shared prompt prefix
         self.key: LoadKey | None = None
         self.model: Any = None
         self.tokenizer: Any = None
@@ -148,6 +150,10 @@ class HFBackend:
         if self.model is not None:
             return self
         key = self.resolve()
+        if key.device == "cpu":
+            from ..threads import configure_torch_threads
+
+            configure_torch_threads()  # fewer threads than cores on a busy machine
         if key not in _LOADED:
             with quiet_transformers():
                 _LOADED[key] = _load(key)
@@ -183,6 +189,23 @@ class HFBackend:
         stops = [s for s in (stop or []) if s]
         if not self.has_chat_template:
             stops += [s for s in TRANSCRIPT_STOPS if s not in stops]
+        if self.share_prefix and prompts:
+            from .prefix_sharing import Carry, generate_shared, supports
+
+            if supports(self.model):
+                seeds = iter(range(settings.seed, settings.seed + len(prompts) + 1, max(1, int(settings.batch_size))))
+
+                def decode_batch(indices, prefilled):
+                    with _quiet_bitsandbytes() if self.load_8bit else contextlib.nullcontext():
+                        return _generate_batch(self.model, self.tokenizer, [prompts[i] for i in indices],
+                                               settings, stops, seed=next(seeds),
+                                               add_special_tokens=not self.has_chat_template,
+                                               row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
+                                               prefilled=prefilled)
+
+                self._carry = getattr(self, "_carry", None) or Carry()
+                return generate_shared(self.model, self.tokenizer, prompts, max(1, int(settings.batch_size)),
+                                       not self.has_chat_template, decode_batch, progress, carry=self._carry)
         # Similar lengths batched together waste less compute on padding.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]), reverse=True)
         batch_size = max(1, int(settings.batch_size))
@@ -274,13 +297,18 @@ def _generate_batch(
     seed: int,
     add_special_tokens: bool,
     row_seeds: list[int] | None = None,
+    prefilled: Any = None,
 ) -> list[GenerationOutput]:
-    """Generate for one left-padded batch of prompts and decode each row."""
+    """Generate for one left-padded batch of prompts and decode each row. ``prefilled``
+    (from :mod:`.prefix_sharing`): the batch already tokenized, with its prompts' cache."""
     import torch
 
-    encoded = tokenizer(
-        prompts, return_tensors="pt", padding=True, add_special_tokens=add_special_tokens
-    ).to(model.device)
+    if prefilled is None:
+        encoded = tokenizer(
+            prompts, return_tensors="pt", padding=True, add_special_tokens=add_special_tokens
+        ).to(model.device)
+    else:
+        encoded = prefilled.encoded
     prompt_width = encoded["input_ids"].shape[1]
     _check_context_fits(model, encoded["attention_mask"], settings.max_new_tokens)
     options: dict[str, Any] = {
@@ -297,6 +325,8 @@ def _generate_batch(
         options.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
     if stops:
         options.update(stop_strings=stops, tokenizer=tokenizer)
+    if prefilled is not None:
+        options["cache"] = prefilled.cache
     torch.manual_seed(seed)
     with torch.inference_mode():
         generated = model.generate(**encoded, **options)

@@ -354,7 +354,11 @@ class OpenAIBackend:
                 if progress is not None:
                     progress(done)
 
-            await run_pool(range(len(conversations)), one, self.concurrency, self.ramp_up_s)
+            # A dialogue's requests in turn order, dialogues interleaved: server-side prefix
+            # caches then hold each request's context when it arrives.
+            from .prefix_sharing import prefix_cache_order
+
+            await run_pool(prefix_cache_order(conversations), one, self.concurrency, self.ramp_up_s)
         return results  # type: ignore[return-value]  (run_pool filled every index or raised)
 
     async def request_with_retries(self, client, semaphore, messages, params) -> ChatResult:

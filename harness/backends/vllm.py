@@ -66,6 +66,8 @@ class VLLMBackend:
         options: dict[str, Any] = {
             "model": str(path), "dtype": self.dtype, "trust_remote_code": self.trust_remote_code,
             "gpu_memory_utilization": self.gpu_memory_utilization,
+            # A dialogue's examples share their context: compute it once (prefix_sharing.py).
+            "enable_prefix_caching": True,
         }
         if self.max_model_len:
             options["max_model_len"] = int(self.max_model_len)

@@ -33,20 +33,23 @@ def register_metrics():
 
 @hookimpl
 def setup_resources(force):
-    """Arrange WordNet for METEOR; report on GloVe and Java (which need no arranging)."""
+    """Arrange WordNet and compile METEOR's tables and GloVe for Extrema (memory-mapped
+    caches, :mod:`.compiled`); report on Java (which needs no arranging)."""
     import importlib.util
     import shutil
 
-    from .vectors import GLOVE_HINT, GLOVE_PACKAGE
+    from .vectors import GLOVE_HINT, GLOVE_PACKAGE, setup_glove
     from .wordnet import arrange_wordnet
+    from .wordnet_tables import setup as setup_meteor_tables
 
     done = []
     if importlib.util.find_spec(GLOVE_PACKAGE) is not None:
-        done.append(("GloVe 6B 50d", f"found package {GLOVE_PACKAGE}"))
+        done.append(("GloVe 6B 50d", setup_glove(force=bool(force))))
     else:
         done.append(("GloVe 6B 50d", f"missing: {GLOVE_HINT} (metric extrema)"))
     java = shutil.which("java")
     done.append(("Java (meteor-1.5)", f"found {java}" if java else
                  "not found: meteor-1.5 unavailable (apt-get install -y default-jre-headless)"))
-    done.append(("WordNet (meteor)", arrange_wordnet(force=bool(force))))
+    arranged = arrange_wordnet(force=bool(force))
+    done.append(("WordNet (meteor)", f"{arranged}; {setup_meteor_tables(force=bool(force))}"))
     return done

@@ -38,7 +38,6 @@ def extrema_vectors(texts: Sequence[Sequence[str]], vectors: WordVectors,
     ``np.fmax``/``np.fmin`` (which skip NaN) over positions gives each text's max and min."""
     table = vectors.table_with_padding
     padding_row = len(table) - 1
-    lookup = vectors.rows
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     out = np.zeros((len(texts), table.shape[1]), dtype=table.dtype)
     order = np.argsort(lengths, kind="stable")
@@ -54,7 +53,7 @@ def extrema_vectors(texts: Sequence[Sequence[str]], vectors: WordVectors,
         chunk_lengths = lengths[chunk]
         grid = np.full((len(chunk), width), padding_row, dtype=np.int64)
         flat = [w for i in chunk.tolist() for w in texts[i]]
-        grid[np.arange(width)[None, :] < chunk_lengths[:, None]] = list(map(lookup.__getitem__, flat))
+        grid[np.arange(width)[None, :] < chunk_lengths[:, None]] = vectors.rows_of(flat)
         largest = table[grid[:, 0]]
         smallest = largest.copy()
         for position in range(1, width):

@@ -8,7 +8,10 @@ matches or either side is empty. Corpus value: the mean, x100.
 
 The alignment below repeats NLTK 3.10's algorithm step for step (tests compare the values
 on hundreds of pairs) but looks each word's stem and synonyms up once per process instead
-of once per occurrence, which is where NLTK spends its time.
+of once per occurrence, which is where NLTK spends its time. The metric takes stems and
+synonyms from tables compiled once from NLTK (:mod:`.wordnet_tables`, memory-mapped), so
+it neither loads NLTK's WordNet reader nor, for known words, imports NLTK; :func:`meteor`
+also accepts NLTK's reader (``wordnet=``), as ``meteor_score`` does.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from harness.registry import Sample
 
 from .base import CorpusMetric, MeanScores
 from .tokenize import tokenize
-from .wordnet import load_wordnet
+from .wordnet_tables import WordNetTables, load_tables
 
 _stems: dict[str, str] = {}
 _synonyms: dict[str, frozenset[str]] = {}
@@ -38,12 +41,23 @@ def _stem(word: str) -> str:
 
 
 def _synonyms_of(word: str, wordnet) -> frozenset[str]:
-    """WordNet lemma names (without multi-word ones) of every synset of ``word``, plus it."""
+    """WordNet lemma names (without multi-word ones) of every synset of ``word``, plus it;
+    ``wordnet``: NLTK's reader or compiled :class:`~.wordnet_tables.WordNetTables`."""
     synonyms = _synonyms.get(word)
     if synonyms is None:
-        names = {lemma.name() for synset in wordnet.synsets(word) for lemma in synset.lemmas()}
+        if isinstance(wordnet, WordNetTables):
+            names = wordnet.synonyms(word)
+        else:
+            names = {lemma.name() for synset in wordnet.synsets(word) for lemma in synset.lemmas()}
         synonyms = _synonyms[word] = frozenset(n for n in names if "_" not in n) | {word}
     return synonyms
+
+
+def remember_stems(words, tables) -> None:
+    """Fill the stem memo for ``words`` from the compiled tables in one batch."""
+    missing = sorted({word for word in words if word not in _stems})
+    if missing:
+        _stems.update(zip(missing, tables.stems(missing)))
 
 
 def meteor(hypothesis: Sequence[str], reference: Sequence[str], wordnet,
@@ -133,7 +147,9 @@ class Meteor(CorpusMetric):
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
 
     def score(self, samples: Sequence[Sample]) -> MeanScores:
-        wordnet = load_wordnet()
-        values = [meteor(tokenize(s.prediction), tokenize(s.reference), wordnet,
-                         self.alpha, self.beta, self.gamma, lowered=True) for s in samples]
+        tables = load_tables()
+        pairs = [(tokenize(s.prediction), tokenize(s.reference)) for s in samples]
+        remember_stems({word for pair in pairs for tokens in pair for word in tokens}, tables)
+        values = [meteor(hypothesis, reference, tables, self.alpha, self.beta, self.gamma,
+                         lowered=True) for hypothesis, reference in pairs]
         return MeanScores({"METEOR": values})

@@ -197,6 +197,9 @@ def _split_clitic(word: str, tokens: list[str]) -> None:
 
 @lru_cache(maxsize=1)
 def _nltk_tokenizers():
+    from .nltk_import import import_nltk
+
+    import_nltk()  # without scipy/sklearn: a fraction of NLTK's import time
     from nltk.tokenize.destructive import NLTKWordTokenizer
     from nltk.tokenize.punkt import PunktSentenceTokenizer
 
@@ -236,6 +239,10 @@ class _FastWordTokenizer:
 
     def __init__(self):
         import regex
+
+        from .nltk_import import import_nltk
+
+        import_nltk()  # without scipy/sklearn: a fraction of NLTK's import time
         from nltk.tokenize.destructive import NLTKWordTokenizer as rules
 
         def compiled(pairs):

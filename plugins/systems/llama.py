@@ -49,6 +49,7 @@ class LlamaSystem:
         adapter: str | None = None,
         max_context_turns: int | None = None,
         device: str = "auto",
+        share_prefix: bool = True,
     ):
         if max_context_turns is not None and (
             not isinstance(max_context_turns, int) or max_context_turns < 1
@@ -63,7 +64,8 @@ class LlamaSystem:
         self.max_context_turns = max_context_turns
         try:
             self.backend = HFBackend(
-                model=self.model, dtype=dtype, device=device, load_8bit=load_8bit, adapter=adapter
+                model=self.model, dtype=dtype, device=device, load_8bit=load_8bit, adapter=adapter,
+                share_prefix=share_prefix,
             )
         except ConfigError as error:
             raise ConfigError(f"system 'llama': {error}") from None
