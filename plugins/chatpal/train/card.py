@@ -14,6 +14,11 @@ student systems (``training_card.md`` is the same for people). Keys:
   or ``"response"``), ``eos_token``, ``max_len``, ``truncation`` (``"left"``),
   ``strategy_catalog``.
 * ``data``: input files with sha256 and counts; ``data_stats``: pair counts, drops, truncations.
+* ``training``: what the student learnt from (:func:`training_facts`): ``method``,
+  ``with_strategy``, ``datasets`` (path + sha256 of each dialogue input), ``dri`` (``path``,
+  ``sha256``, ``k`` used, ``file_k`` the most alternatives a line holds; null without DRI),
+  ``dri_k`` and ``unlabeled_alternatives`` (the policy of :mod:`.data`). Student systems check
+  it (:func:`check_student`).
 * ``hyperparameters`` (every setting), ``results`` (final train/valid loss, steps, epochs,
   tokens, wall time, resumed-from step), ``hardware``, ``environment``, ``created``.
 """
@@ -105,6 +110,23 @@ def check_student(folder: str | Path, base_model: str, with_strategy: bool, syst
         raise ConfigError(f"system {system!r}: its prompt differs from the one adapter {folder} was trained "
                           f"with ({trained['system_prompt_file']}): pass prompt= that file")
     return card
+
+
+def training_facts(settings: Any, data: Any) -> dict[str, Any]:
+    """The card's ``training`` section from TrainSettings and TrainingData (see module doc)."""
+    from .data import UNLABELED_POLICY
+
+    datasets = [{"path": s.path, "sha256": s.sha256, "kind": s.kind,
+                 **({"dialogue_file": s.dialogue_file, "dialogue_file_sha256": s.dialogue_file_sha256}
+                    if s.dialogue_file else {})}
+                for s in data.sources if s.kind != "dri"]
+    dri_sources = [s for s in data.sources if s.kind == "dri"]
+    dri = None
+    if dri_sources:
+        dri = {"path": dri_sources[0].path, "sha256": dri_sources[0].sha256, "lines": dri_sources[0].count,
+               "k": data.stats.get("dri_k"), "file_k": data.stats.get("dri_file_k")}
+    return {"method": settings.method, "with_strategy": settings.with_strategy, "datasets": datasets,
+            "dri": dri, "dri_k": dri["k"] if dri else None, "unlabeled_alternatives": UNLABELED_POLICY}
 
 
 def write_card(folder: Path, card: dict[str, Any]) -> None:

@@ -34,6 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="dialogue files (ExTES/ESConv JSON, escbench JSONL) or split YAMLs")
     data.add_argument("--partition", default="train", help="partition of split YAMLs in --data (default train)")
     data.add_argument("--dri", metavar="FILE", help="DRI JSONL: each alternative becomes an extra training pair")
+    data.add_argument("--dri-k", type=int, metavar="K",
+                      help="use the first K alternatives of each DRI line (default all; 0: none, the file is still "
+                           "recorded): the k-sweep students k=0..K come from one DRI file")
     data.add_argument("--valid-data", type=_csv, default=[], metavar="FILE[,FILE]",
                       help="validation dialogues (default: hold out --valid-fraction of --data by dialogue)")
     data.add_argument("--valid-fraction", type=float, default=0.05)

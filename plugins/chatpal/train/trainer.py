@@ -128,7 +128,8 @@ def _load_data(settings: TrainSettings):
     if settings.dri:
         records = read_dri_file(settings.dri, catalog)
         dri = (records, dri_source(settings.dri, len(records)))
-    data = build_training_data(dialogues, sources, dri, valid_dialogues, settings.valid_fraction, settings.seed)
+    data = build_training_data(dialogues, sources, dri, valid_dialogues, settings.valid_fraction, settings.seed,
+                               dri_k=settings.dri_k, with_strategy=settings.with_strategy)
     return data, catalog.name
 
 
@@ -191,6 +192,8 @@ def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_se
     from harness.models import file_sha256
     from harness.results import environment_info, now_iso
 
+    from .card import training_facts
+
     fmt, prompt_path = prompt_format
     history = trainer.state.log_history
     chat_template = getattr(tokenizer, "chat_template", None)
@@ -209,6 +212,7 @@ def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_se
             "strategy_catalog": catalog_name,
         },
         "data": [source.to_dict() for source in data.sources],
+        "training": training_facts(settings, data),
         "data_stats": {**data.stats, "train_examples": len(train_set.features),
                        "train_dropped_too_long": len(train_set.dropped), "train_truncated": train_set.truncated,
                        "valid_examples": len(valid_set.features), "valid_dropped_too_long": len(valid_set.dropped),
