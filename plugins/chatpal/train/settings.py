@@ -36,6 +36,7 @@ class TrainSettings:
     catalog: str = "extes"
     system_prompt: str | None = None
     max_len: int = 256
+    max_prompt_len: int | None = None  # prompt budget; None: max_len less 64 reply tokens (student_format)
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
@@ -87,6 +88,9 @@ class TrainSettings:
                 raise ConfigError(f"--dri-k {self.dri_k!r} must be a non-negative integer")
             if not self.dri:
                 raise ConfigError(f"--dri-k {self.dri_k} needs --dri naming the DRI file to take alternatives from")
+        if self.max_prompt_len is not None and not 1 <= self.max_prompt_len < self.max_len:
+            raise ConfigError(f"--max-prompt-len {self.max_prompt_len} must be positive and below --max-len "
+                              f"{self.max_len} (the reply needs room)")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"--max-steps {self.max_steps} must be a positive integer")
         if self.epochs <= 0:
