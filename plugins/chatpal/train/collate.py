@@ -114,7 +114,8 @@ def require_trainable(encoded: EncodedPairs, what: str, max_len: int) -> None:
     if not encoded.features:
         first = encoded.dropped[0] if encoded.dropped else "none"
         raise DataError(f"none of the {len(encoded.dropped)} {what} pairs fits in --max-len {max_len} tokens "
-                        f"(a reply with its tag and end token must leave room for context): raise --max-len "
+                        f"(the system prompt with scene and description, the newest turn and the reply with its tag and "
+                        f"end token must fit together): raise --max-len "
                         f"or shorten the replies (first pair: {first})")
 
 
