@@ -302,7 +302,7 @@ def test_data_parallel_processes_share_the_effective_batch(tmp_path, data_files)
     out = tmp_path / "ddp"
     torchrun = Path(sys.executable).parent / "torchrun"
     command = [str(torchrun), "--nproc_per_node", "2", "-m", "harness.cli", "train", "--data", str(data_files["train"]),
-               "--out", str(out), "--max-len", "64", "--micro-batch", "1", "--effective-batch", "4",
+               "--out", str(out), "--max-len", "192", "--micro-batch", "1", "--effective-batch", "4",
                "--max-steps", "2", "--save-steps", "100", "--eval-steps", "100", "--valid-fraction", "0", "--no-progress"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "OMP_NUM_THREADS": "1", "ESCBENCH_PLUGINS": "chatpal"})
@@ -310,5 +310,14 @@ def test_data_parallel_processes_share_the_effective_batch(tmp_path, data_files)
     card = read_card(out)
     assert card["hyperparameters"]["world_size"] == 2
     assert card["hyperparameters"]["gradient_accumulation_steps"] == 2
-    assert card["results"]["input_tokens_seen"] == 2 * 4 * 64  # both processes' examples counted
+    # both processes' examples counted: 8 examples (2 steps x 2 processes x 2 accumulated), more
+    # tokens than the 4 longest examples one process alone could have seen
+    from plugins.chatpal.train.collate import PromptFormat, encode_pairs
+    from plugins.chatpal.train.data import dialogue_pairs
+    from plugins.chatpal.train.model import load_tokenizer
+
+    pairs = [p for d in load_dialogues(data_files["train"]).dialogues for p in dialogue_pairs(d)]
+    fmt = PromptFormat(True, card["prompt_format"]["system_prompt"], 192)
+    lengths = sorted(len(f["input_ids"]) for f in encode_pairs(pairs, load_tokenizer(str(resolve_model("smollm2"))), fmt).features)
+    assert sum(lengths[-4:]) < card["results"]["input_tokens_seen"] <= sum(lengths[-8:])
     assert result.stderr.count("wrote adapter to") == 1  # only the main process reports
