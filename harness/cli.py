@@ -86,6 +86,18 @@ def _named_items(items: list, flag: str) -> list[tuple[str, dict]]:
     return out
 
 
+def _labelled(name: str, args: dict, label: Any) -> tuple:
+    """``(name, args)``, or ``(name, args, label)`` with the run file's ``label`` or else a
+    ``label=`` system argument (see :func:`harness.runner.system_entry`)."""
+    from .errors import ConfigError
+
+    label = label if label is not None else args.pop("label", None)
+    args.pop("label", None)
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise ConfigError(f"system {name!r}: label {label!r} must be a non-empty string")
+    return (name, args) if label is None else (name, args, label)
+
+
 def build_run_config(args: argparse.Namespace):
     import yaml
 
@@ -99,16 +111,19 @@ def build_run_config(args: argparse.Namespace):
             file_config = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as error:
             raise ConfigError(f"{args.config}: cannot read run file: {error}") from None
-    systems = _named_items(_csv(args.systems) if args.systems else file_config.get("systems", [DEFAULT_SYSTEMS]), "systems")
+    system_items = _csv(args.systems) if args.systems else file_config.get("systems", [DEFAULT_SYSTEMS])
+    systems = _named_items(system_items, "systems")
+    labels = [item.get("label") if isinstance(item, dict) else None for item in system_items]
     splits = _csv(args.splits) if args.splits else list(file_config.get("splits", [DEFAULT_SPLITS]))
     metrics = None
     if args.metrics or "metrics" in file_config:
         metrics = _named_items(_csv(args.metrics) if args.metrics else file_config["metrics"], "metrics")
-    names = [name for name, _ in systems]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"systems {names}: each system may appear once per run (results are keyed by system name)")
-    system_extra = parse_assignments(args.system_args, [n for n, _ in systems], "--system-args")
-    systems = [(name, {**base, **system_extra[name]}) for name, base in systems]
+    system_extra = parse_assignments(args.system_args, list(dict.fromkeys(n for n, _ in systems)), "--system-args")
+    systems = [_labelled(name, {**base, **system_extra[name]}, label) for (name, base), label in zip(systems, labels)]
+    keys = [entry[2] if len(entry) > 2 else entry[0] for entry in systems]
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"systems {keys}: each system may appear once per run unless each entry has its own "
+                          "label (run file: {name: chatpal, label: \"ChatPal k=2\", args: {...}})")
     if metrics is not None:
         metric_extra = parse_assignments(args.metric_args, [n for n, _ in metrics], "--metric-args")
         metrics = [(name, {**base, **metric_extra[name]}) for name, base in metrics]

@@ -4,7 +4,9 @@ Schema ``escbench.results/1`` (documented in README "Results records")::
 
     schema        "escbench.results/1"
     created_at    ISO-8601 UTC time the record was written
-    system        {name, plugin, args, config, config_sha256}
+    system        {name, plugin, args, config, config_sha256, label, display_name, paper_order}
+                  (label: the configuration's name when one system runs in several
+                  configurations, e.g. "ChatPal k=2"; null otherwise)
     split         {name, yaml, yaml_sha256, source, source_sha256, n_dialogues, n_examples,
                    examples_sha256, limit, partition, filters}
     generation    decoding settings {do_sample, temperature, top_p, max_new_tokens, seed, batch_size}
@@ -78,6 +80,23 @@ def now_iso() -> str:
 def record_stem(system: str, split: str) -> str:
     safe = lambda s: "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in s)  # noqa: E731
     return f"{safe(system)}__{safe(split)}"
+
+
+def record_label(record: dict) -> str:
+    """What tells a record's row apart from other rows: its label, else the system name."""
+    system = record.get("system", {})
+    return system.get("label") or system.get("name", "")
+
+
+def record_display_name(record: dict) -> str:
+    """The row's text in tables: label, else the system's display name, else its name."""
+    system = record.get("system", {})
+    return system.get("label") or system.get("display_name") or system.get("name", "")
+
+
+def record_paper_order(record: dict) -> int | None:
+    """The paper's row position of the record's system (None when it declares none)."""
+    return record.get("system", {}).get("paper_order")
 
 
 def read_record(path: Path) -> dict:

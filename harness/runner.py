@@ -18,7 +18,7 @@ from .data import example_to_dict
 from .errors import ConfigError, EscbenchError
 from .jsonl import write_json_atomic, write_jsonl_atomic
 from .plugins import PluginHost
-from .registry import Generation, GenerationSettings, Sample
+from .registry import Generation, GenerationSettings, Sample, system_display
 from .results import SCHEMA, environment_info, now_iso, record_stem
 from .scoring import default_metric_names, score_samples
 from .splits import SplitData, file_sha256, load_split, read_split_spec, split_name_of
@@ -28,7 +28,7 @@ from .splits import SplitData, file_sha256, load_split, read_split_spec, split_n
 class RunConfig:
     """Everything that decides a run's outputs (recorded in each results record)."""
 
-    systems: list[tuple[str, dict[str, Any]]]
+    systems: list[tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]]  # (name, args[, label])
     splits: list[str]
     metrics: list[tuple[str, dict[str, Any]]] | None = None  # None: the default metrics
     settings: GenerationSettings = field(default_factory=GenerationSettings)
@@ -42,6 +42,13 @@ class RunOutcome:
     records: list[dict] = field(default_factory=list)
     record_paths: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+def system_entry(entry: tuple) -> tuple[str, dict[str, Any], str | None]:
+    """``(name, args, label)`` of a RunConfig.systems entry; ``label`` (None: none) names one
+    configuration of a system so several can share a run, its records and a leaderboard."""
+    name, args, *rest = entry
+    return name, args, (rest[0] if rest else None)
 
 
 def find_split(host: PluginHost, name: str) -> Path:
@@ -87,16 +94,18 @@ def run(config: RunConfig, host: PluginHost) -> RunOutcome:
     for name, _ in metric_specs:
         host.metrics.get(name)  # unknown names fail before any generation
     with _quiet_progress() as progress:
-        for system_name, args in config.systems:
+        for entry in config.systems:
+            system_name, args, label = system_entry(entry)
             try:
                 system = _build_system(host, system_name, args)
                 system.prepare()
             except EscbenchError as error:
-                outcome.errors.append(str(error))
+                outcome.errors.append(f"{label}: {error}" if label else str(error))
                 continue
             for data in splits:
                 try:
-                    record, path = _run_one(system_name, args, system, data, metric_specs, config, host, progress)
+                    record, path = _run_one(system_name, args, system, data, metric_specs, config, host, progress,
+                                            label=label)
                 except EscbenchError as error:
                     outcome.errors.append(f"{system_name} on {data.spec.name}: {error}")
                     continue
@@ -124,14 +133,15 @@ def _write_rejects(out: Path, data: SplitData) -> None:
     write_jsonl_atomic(out / "rejects" / f"{data.spec.name}.jsonl", rows)
 
 
-def _generate(system, system_name, data, config, progress) -> tuple[list[Generation], dict]:
-    """Generations for every example of the split, reusing and extending the cache."""
+def _generate(system, system_name, data, config, progress, label=None) -> tuple[list[Generation], dict]:
+    """Generations for every example of the split, reusing and extending the cache (keyed by
+    the system's config, so labels of one configuration share it and others never do)."""
     settings = config.settings
     cache = GenerationCache(Path(config.out) / "cache", system_name, system.config())
     keys = [generation_key(example, settings) for example in data.examples]
     pending = [i for i, key in enumerate(keys) if key not in cache]
     counts = {"examples": len(keys), "cached": len(keys) - len(pending), "generated": 0}
-    task = progress.add_task(f"{system_name} · {data.spec.name}", total=len(keys), completed=counts["cached"])
+    task = progress.add_task(f"{label or system_name} · {data.spec.name}", total=len(keys), completed=counts["cached"])
     step = max(1, settings.batch_size)
     for start in range(0, len(pending), step):
         chunk = pending[start:start + step]
@@ -145,19 +155,19 @@ def _generate(system, system_name, data, config, progress) -> tuple[list[Generat
     return [cache.get(key) for key in keys], counts
 
 
-def _run_one(system_name, args, system, data, metric_specs, config, host, progress) -> tuple[dict, Path]:
+def _run_one(system_name, args, system, data, metric_specs, config, host, progress, label=None) -> tuple[dict, Path]:
     started = time.perf_counter()
-    generations, counts = _generate(system, system_name, data, config, progress)
+    generations, counts = _generate(system, system_name, data, config, progress, label)
     generated_at = time.perf_counter()
     samples = [
         Sample(id=ex.id, prediction=gen.text, reference=ex.reference, strategy=ex.strategy,
                predicted_strategy=gen.predicted_strategy, context=ex.context)
         for ex, gen in zip(data.examples, generations)
     ]
-    task = progress.add_task(f"scoring {system_name} · {data.spec.name}", total=len(metric_specs))
+    task = progress.add_task(f"scoring {label or system_name} · {data.spec.name}", total=len(metric_specs))
     scored = score_samples(samples, metric_specs, host.metrics, on_metric=lambda _: progress.advance(task))
     finished = time.perf_counter()
-    stem = record_stem(system_name, data.spec.name)
+    stem = record_stem(label or system_name, data.spec.name)
     samples_rows = []
     for i, (example, gen) in enumerate(zip(data.examples, generations)):
         row = example_to_dict(example)
@@ -174,7 +184,8 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
         "schema": SCHEMA,
         "created_at": now_iso(),
         "system": {"name": system_name, "plugin": host.systems.plugin_of(system_name), "args": args,
-                   "config": system_config, "config_sha256": stable_hash(system_config)},
+                   "config": system_config, "config_sha256": stable_hash(system_config),
+                   "label": label, **system_display(type(system))},
         "split": {**spec, "name": data.spec.name, "source": str(data.source_path),
                   "source_sha256": file_sha256(data.source_path), "n_dialogues": len(data.dialogues),
                   "n_examples": len(data.examples), "examples_sha256": data.examples_sha256(),

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
+from .results import record_display_name, record_label
+
 # Paper column order (Tables 5, 7, 8, 12); other columns follow in first-seen order.
 PAPER_COLUMNS = ("METEOR", "B-4", "R-L", "Extrema", "D-2", "D-3")
 
@@ -159,7 +161,7 @@ def record_details(record: dict, source: Path | None = None) -> dict[str, Any]:
 def add_record_row(table: Table, key: str, record: dict, source: Path | None = None) -> None:
     """Append body row ``key`` holding ``record``'s scores for ``table.columns`` and its details."""
     table.rows.append(key)
-    table.row_labels[key] = record["system"]["name"]
+    table.row_labels[key] = record_display_name(record)
     table.values[key] = {c.name: record["scores"].get(c.name) for c in table.columns}
     table.details[key] = record_details(record, source)
 
@@ -168,8 +170,8 @@ def table_from_records(
     records: list[dict], title: str = "", columns: list[Column] | None = None,
     sources: Sequence[Path | None] | None = None, first_columns: Sequence[str] = PAPER_COLUMNS,
 ) -> Table:
-    """One row per system, in the order given; a system given twice keeps the row's place and
-    its last record. ``columns`` default: every scored column, ``first_columns`` first, then
+    """One row per system (per label: :func:`harness.results.record_label`), in the order given;
+    a system given twice keeps the row's place and its last record. ``columns`` default: every scored column, ``first_columns`` first, then
     the rest in first-seen order (2 decimals, direction from the records' ``score_meta``).
     ``sources`` (the record files, parallel to ``records``) go into the rows' details."""
     if columns is None:
@@ -178,7 +180,7 @@ def table_from_records(
         columns = [Column(name, higher_is_better=directions[name]) for name in names]
     chosen: dict[str, tuple[dict, Path | None]] = {}
     for record, source in zip(records, sources or [None] * len(records)):
-        chosen[record["system"]["name"]] = (record, source)
+        chosen[record_label(record)] = (record, source)
     table = Table(title=title, columns=list(columns), rows=[])
     for name, (record, source) in chosen.items():
         add_record_row(table, name, record, source)
