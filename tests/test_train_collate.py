@@ -109,3 +109,23 @@ def test_the_collator_pads_on_the_right_with_ignored_labels(tokenizer):
     assert batch["input_ids"].shape == (2, len(long["input_ids"]))
     assert batch["labels"][row, -padding:].tolist() == [IGNORE_INDEX] * padding
     assert batch["attention_mask"][row].sum().item() == len(short["input_ids"])
+
+
+@pytest.mark.parametrize("budget", [70, 100, 150, 220, 400])
+def test_fit_messages_drops_the_fewest_oldest_turns_that_fit(tokenizer, budget):
+    from plugins.systems.student_format import context_messages, fit_messages, render_messages
+
+    turns = tuple(Turn("user" if i % 2 == 0 else "ai", f"message {i}: " + "word " * (3 + i)) for i in range(11))
+    messages = context_messages(turns, template="Listen kindly.")
+
+    def length(candidate):
+        return len(tokenizer(render_messages(candidate, tokenizer), add_special_tokens=False)["input_ids"])
+
+    fitted = fit_messages(messages, tokenizer, budget)
+    assert fitted[0] == messages[0] and fitted[-1] == messages[-1]
+    assert fitted[1:] == messages[len(messages) - len(fitted) + 1:]  # a suffix of whole messages
+    dropped = len(messages) - len(fitted)
+    if length(fitted) > budget:  # even system + last message exceed the budget
+        assert len(fitted) == 2
+    if dropped:  # keeping one more message would not fit
+        assert length([messages[0]] + messages[dropped:]) > budget

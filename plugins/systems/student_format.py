@@ -98,18 +98,32 @@ def prompt_budget(max_len: int, max_prompt_len: int | None = None) -> int:
 
 
 def fit_messages(messages: list[Message], tokenizer: Any, max_prompt_tokens: int) -> list[Message]:
-    """Drop the oldest context messages until the rendered prompt has at most
-    ``max_prompt_tokens`` tokens; the system message and the last message always stay."""
-    kept = list(messages)
-    first_turn = 1 if kept and kept[0]["role"] == "system" else 0
+    """Drop the fewest oldest context messages (whole turns) that bring the rendered prompt to
+    at most ``max_prompt_tokens`` tokens; the system message and the last message always stay.
 
-    def length(candidate):
-        special = not getattr(tokenizer, "chat_template", None)
-        return len(tokenizer(render_messages(candidate, tokenizer), add_special_tokens=special)["input_ids"])
+    The prompt shrinks as messages are dropped, so the count is found by bisection (a few
+    tokenisations per prompt, also for long dialogues)."""
+    first_turn = 1 if messages and messages[0]["role"] == "system" else 0
+    special = not getattr(tokenizer, "chat_template", None)
 
-    while len(kept) - first_turn > 1 and length(kept) > max_prompt_tokens:
-        del kept[first_turn]
-    return kept
+    def drop(count: int) -> list[Message]:
+        return list(messages[:first_turn]) + list(messages[first_turn + count:])
+
+    def fits(count: int) -> bool:
+        text = render_messages(drop(count), tokenizer)
+        return len(tokenizer(text, add_special_tokens=special)["input_ids"]) <= max_prompt_tokens
+
+    most = max(0, len(messages) - first_turn - 1)  # the last message stays
+    if most == 0 or fits(0):
+        return list(messages)
+    low, high = 1, most  # the answer is in [low, high]; high when nothing smaller fits
+    while low < high:
+        middle = (low + high) // 2
+        if fits(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return drop(low)
 
 
 def render_context(
