@@ -203,3 +203,24 @@ def test_the_readme_flow_trains_on_the_expansion_with_its_dri_file(tmp_path):
     seed_split = TASKS_DIR / "splits" / "seed.yaml"
     with pytest.raises(Exception, match=r"no line of the DRI file .*dri\.jsonl.*seed\.yaml"):
         train_student(settings(tmp_path / "wrong", seed_split, dri=str(dri / "dri.jsonl")))
+
+
+def test_k_sweep_students_share_a_run_and_plot_with_no_options(sweep, tmp_path):
+    """Students k=0 and k=1 as two labelled chatpal entries of one run file, then Figure 4."""
+    pytest.importorskip("matplotlib", reason="plots need matplotlib")
+    from conftest import run_cli
+
+    run_file = tmp_path / "sweep.yaml"
+    run_file.write_text("systems:\n" + "".join(
+        f"  - {{name: chatpal, label: 'ChatPal k={k}', args: {{adapter: '{sweep[k]}'}}}}\n" for k in (0, 1)))
+    results = tmp_path / "results"
+    done = run_cli("run", "--config", str(run_file), "--splits", "seed", "--limit", "2", "--max-new-tokens", "6",
+                   "--metrics", "distinct", "--out", str(results), env={"OMP_NUM_THREADS": "1"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = {p.name: json.loads(p.read_text()) for p in results.glob("*.json")}
+    assert set(records) == {"ChatPal_k_0__seed.json", "ChatPal_k_1__seed.json"}
+    assert [records[f"ChatPal_k_{k}__seed.json"]["system"]["config"]["dri_k"] for k in (0, 1)] == [0, 1]
+    figure = tmp_path / "fig4.svg"
+    done = run_cli("plot", "sweep", str(results), "--split", "seed", "--out", str(figure))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "<svg" in figure.read_text()
