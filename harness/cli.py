@@ -80,22 +80,21 @@ def _named_items(items: list, flag: str) -> list[tuple[str, dict]]:
         if isinstance(item, str):
             out.append((item, {}))
         elif isinstance(item, dict) and "name" in item:
-            out.append((item["name"], dict(item.get("args") or {})))
+            label = {"label": item["label"]} if flag == "systems" and item.get("label") is not None else {}
+            out.append((item["name"], {**dict(item.get("args") or {}), **label}))
         else:
             raise ConfigError(f"run file: each entry of {flag!r} is a name or {{name, args}}, got {item!r}")
     return out
 
 
-def _labelled(name: str, args: dict, label: Any) -> tuple:
-    """``(name, args)``, or ``(name, args, label)`` with the run file's ``label`` or else a
-    ``label=`` system argument (see :func:`harness.runner.system_entry`)."""
+def _row_name(name: str, system_args: dict) -> str:
+    """The system's label (``label`` in its args) or its name; ConfigError for a bad label."""
     from .errors import ConfigError
 
-    label = label if label is not None else args.pop("label", None)
-    args.pop("label", None)
-    if label is not None and (not isinstance(label, str) or not label.strip()):
+    label = system_args.get("label", name)
+    if not isinstance(label, str) or not label.strip():
         raise ConfigError(f"system {name!r}: label {label!r} must be a non-empty string")
-    return (name, args) if label is None else (name, args, label)
+    return label
 
 
 def build_run_config(args: argparse.Namespace):
@@ -111,18 +110,16 @@ def build_run_config(args: argparse.Namespace):
             file_config = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as error:
             raise ConfigError(f"{args.config}: cannot read run file: {error}") from None
-    system_items = _csv(args.systems) if args.systems else file_config.get("systems", [DEFAULT_SYSTEMS])
-    systems = _named_items(system_items, "systems")
-    labels = [item.get("label") if isinstance(item, dict) else None for item in system_items]
+    systems = _named_items(_csv(args.systems) if args.systems else file_config.get("systems", [DEFAULT_SYSTEMS]), "systems")
     splits = _csv(args.splits) if args.splits else list(file_config.get("splits", [DEFAULT_SPLITS]))
     metrics = None
     if args.metrics or "metrics" in file_config:
         metrics = _named_items(_csv(args.metrics) if args.metrics else file_config["metrics"], "metrics")
-    system_extra = parse_assignments(args.system_args, list(dict.fromkeys(n for n, _ in systems)), "--system-args")
-    systems = [_labelled(name, {**base, **system_extra[name]}, label) for (name, base), label in zip(systems, labels)]
-    keys = [entry[2] if len(entry) > 2 else entry[0] for entry in systems]
-    if len(set(keys)) != len(keys):
-        raise ConfigError(f"systems {keys}: each system may appear once per run unless each entry has its own "
+    system_extra = parse_assignments(args.system_args, [n for n, _ in systems], "--system-args")
+    systems = [(name, {**base, **system_extra[name]}) for name, base in systems]
+    names = [_row_name(name, system_args) for name, system_args in systems]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"systems {names}: each system may appear once per run unless each entry has its own "
                           "label (run file: {name: chatpal, label: \"ChatPal k=2\", args: {...}})")
     if metrics is not None:
         metric_extra = parse_assignments(args.metric_args, [n for n, _ in metrics], "--metric-args")

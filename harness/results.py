@@ -4,9 +4,7 @@ Schema ``escbench.results/1`` (documented in README "Results records")::
 
     schema        "escbench.results/1"
     created_at    ISO-8601 UTC time the record was written
-    system        {name, plugin, args, config, config_sha256, label, display_name, paper_order}
-                  (label: the configuration's name when one system runs in several
-                  configurations, e.g. "ChatPal k=2"; null otherwise)
+    system        {name, plugin, args, config, config_sha256}
     split         {name, yaml, yaml_sha256, source, source_sha256, n_dialogues, n_examples,
                    examples_sha256, limit, partition, filters}
     generation    decoding settings {do_sample, temperature, top_p, max_new_tokens, seed, batch_size}
@@ -18,6 +16,9 @@ Schema ``escbench.results/1`` (documented in README "Results records")::
     timings       {generation_s, scoring_s, total_s}
     usage         {prompt_tokens, completion_tokens}
     environment   {escbench, python, platform, packages{...}, git_commit}
+    system.label / .display_name / .paper_order: the run's name for this configuration of the
+                  system ("ChatPal k=2"; null without one), and the name and paper row the
+                  system declares (shown by leaderboards; see record_display_name)
     samples_file  file name of the per-example JSONL (same folder)
 
 Each samples line: {id, dialogue_id, turn_index, scene, context, reference, strategy,

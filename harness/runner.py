@@ -18,7 +18,7 @@ from .data import example_to_dict
 from .errors import ConfigError, EscbenchError
 from .jsonl import write_json_atomic, write_jsonl_atomic
 from .plugins import PluginHost
-from .registry import Generation, GenerationSettings, Sample, system_display
+from .registry import Generation, GenerationSettings, Sample
 from .results import SCHEMA, environment_info, now_iso, record_stem
 from .scoring import default_metric_names, score_samples
 from .splits import SplitData, file_sha256, load_split, read_split_spec, split_name_of
@@ -26,9 +26,13 @@ from .splits import SplitData, file_sha256, load_split, read_split_spec, split_n
 
 @dataclass
 class RunConfig:
-    """Everything that decides a run's outputs (recorded in each results record)."""
+    """Everything that decides a run's outputs (recorded in each results record).
 
-    systems: list[tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str | None]]  # (name, args[, label])
+    A system's args may hold ``label`` (:data:`LABEL_KEY`): it names one configuration of the
+    system, so that several share a run; it is not passed to the system, and it names the
+    record file and the leaderboard row."""
+
+    systems: list[tuple[str, dict[str, Any]]]
     splits: list[str]
     metrics: list[tuple[str, dict[str, Any]]] | None = None  # None: the default metrics
     settings: GenerationSettings = field(default_factory=GenerationSettings)
@@ -44,11 +48,12 @@ class RunOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-def system_entry(entry: tuple) -> tuple[str, dict[str, Any], str | None]:
-    """``(name, args, label)`` of a RunConfig.systems entry; ``label`` (None: none) names one
-    configuration of a system so several can share a run, its records and a leaderboard."""
-    name, args, *rest = entry
-    return name, args, (rest[0] if rest else None)
+LABEL_KEY = "label"
+
+
+def system_kwargs(args: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments a system is built with: ``args`` less the run's :data:`LABEL_KEY`."""
+    return {key: value for key, value in args.items() if key != LABEL_KEY}
 
 
 def find_split(host: PluginHost, name: str) -> Path:
@@ -94,18 +99,16 @@ def run(config: RunConfig, host: PluginHost) -> RunOutcome:
     for name, _ in metric_specs:
         host.metrics.get(name)  # unknown names fail before any generation
     with _quiet_progress() as progress:
-        for entry in config.systems:
-            system_name, args, label = system_entry(entry)
+        for system_name, args in config.systems:
             try:
                 system = _build_system(host, system_name, args)
                 system.prepare()
             except EscbenchError as error:
-                outcome.errors.append(f"{label}: {error}" if label else str(error))
+                outcome.errors.append(str(error))
                 continue
             for data in splits:
                 try:
-                    record, path = _run_one(system_name, args, system, data, metric_specs, config, host, progress,
-                                            label=label)
+                    record, path = _run_one(system_name, args, system, data, metric_specs, config, host, progress)
                 except EscbenchError as error:
                     outcome.errors.append(f"{system_name} on {data.spec.name}: {error}")
                     continue
@@ -120,7 +123,7 @@ def run(config: RunConfig, host: PluginHost) -> RunOutcome:
 def _build_system(host: PluginHost, name: str, args: dict[str, Any]):
     cls = host.systems.get(name)
     try:
-        return cls(**args)
+        return cls(**system_kwargs(args))
     except TypeError as error:
         raise ConfigError(f"system {name!r}: bad --system-args {args}: {error}") from None
 
@@ -133,15 +136,14 @@ def _write_rejects(out: Path, data: SplitData) -> None:
     write_jsonl_atomic(out / "rejects" / f"{data.spec.name}.jsonl", rows)
 
 
-def _generate(system, system_name, data, config, progress, label=None) -> tuple[list[Generation], dict]:
-    """Generations for every example of the split, reusing and extending the cache (keyed by
-    the system's config, so labels of one configuration share it and others never do)."""
+def _generate(system, system_name, data, config, progress) -> tuple[list[Generation], dict]:
+    """Generations for every example of the split, reusing and extending the cache."""
     settings = config.settings
     cache = GenerationCache(Path(config.out) / "cache", system_name, system.config())
     keys = [generation_key(example, settings) for example in data.examples]
     pending = [i for i, key in enumerate(keys) if key not in cache]
     counts = {"examples": len(keys), "cached": len(keys) - len(pending), "generated": 0}
-    task = progress.add_task(f"{label or system_name} · {data.spec.name}", total=len(keys), completed=counts["cached"])
+    task = progress.add_task(f"{system_name} · {data.spec.name}", total=len(keys), completed=counts["cached"])
     step = max(1, settings.batch_size)
     for start in range(0, len(pending), step):
         chunk = pending[start:start + step]
@@ -155,19 +157,19 @@ def _generate(system, system_name, data, config, progress, label=None) -> tuple[
     return [cache.get(key) for key in keys], counts
 
 
-def _run_one(system_name, args, system, data, metric_specs, config, host, progress, label=None) -> tuple[dict, Path]:
+def _run_one(system_name, args, system, data, metric_specs, config, host, progress) -> tuple[dict, Path]:
     started = time.perf_counter()
-    generations, counts = _generate(system, system_name, data, config, progress, label)
+    generations, counts = _generate(system, system_name, data, config, progress)
     generated_at = time.perf_counter()
     samples = [
         Sample(id=ex.id, prediction=gen.text, reference=ex.reference, strategy=ex.strategy,
                predicted_strategy=gen.predicted_strategy, context=ex.context)
         for ex, gen in zip(data.examples, generations)
     ]
-    task = progress.add_task(f"scoring {label or system_name} · {data.spec.name}", total=len(metric_specs))
+    task = progress.add_task(f"scoring {system_name} · {data.spec.name}", total=len(metric_specs))
     scored = score_samples(samples, metric_specs, host.metrics, on_metric=lambda _: progress.advance(task))
     finished = time.perf_counter()
-    stem = record_stem(label or system_name, data.spec.name)
+    stem = record_stem(args.get(LABEL_KEY) or system_name, data.spec.name)
     samples_rows = []
     for i, (example, gen) in enumerate(zip(data.examples, generations)):
         row = example_to_dict(example)
@@ -184,8 +186,7 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
         "schema": SCHEMA,
         "created_at": now_iso(),
         "system": {"name": system_name, "plugin": host.systems.plugin_of(system_name), "args": args,
-                   "config": system_config, "config_sha256": stable_hash(system_config),
-                   "label": label, **system_display(type(system))},
+                   "config": system_config, "config_sha256": stable_hash(system_config)},
         "split": {**spec, "name": data.spec.name, "source": str(data.source_path),
                   "source_sha256": file_sha256(data.source_path), "n_dialogues": len(data.dialogues),
                   "n_examples": len(data.examples), "examples_sha256": data.examples_sha256(),
@@ -203,6 +204,9 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
         "environment": environment_info(),
         "samples_file": f"{stem}.samples.jsonl",
     }
+    from .registry import system_display
+
+    record["system"].update(label=args.get(LABEL_KEY), **system_display(type(system)))
     out = Path(config.out)
     write_jsonl_atomic(out / f"{stem}.samples.jsonl", samples_rows)
     path = out / f"{stem}.json"

@@ -83,7 +83,7 @@ def test_records_carry_display_names_and_the_leaderboard_shows_them_in_paper_ord
 
 def test_two_labelled_configurations_share_a_run_and_a_leaderboard(host, tmp_path):
     out = tmp_path / "sweep"
-    records = make_results(host, out, [("knob", {"k": 1}, "Knob k=1"), ("knob", {"k": 3}, "Knob k=3")])
+    records = make_results(host, out, [("knob", {"k": 1, "label": "Knob k=1"}), ("knob", {"k": 3, "label": "Knob k=3"})])
     assert [r["system"]["label"] for r in records] == ["Knob k=1", "Knob k=3"]
     assert {p.name for p in out.glob("*.json")} == {"Knob_k_1__parrot_mini.json", "Knob_k_3__parrot_mini.json"}
     table = leaderboard_tables(*collect_records([out]))[0]
@@ -95,7 +95,7 @@ def test_two_labelled_configurations_share_a_run_and_a_leaderboard(host, tmp_pat
 
 def test_plot_sweep_needs_no_options_on_labelled_k_sweep_records(host, tmp_path):
     pytest.importorskip("matplotlib", reason="plots need matplotlib")
-    make_results(host, tmp_path / "sweep", [("knob", {"k": k}, f"Knob k={k}") for k in range(3)])
+    make_results(host, tmp_path / "sweep", [("knob", {"k": k, "label": f"Knob k={k}"}) for k in range(3)])
     out = tmp_path / "fig.svg"
     done = run_cli("plot", "sweep", str(tmp_path / "sweep"), "--split", "parrot_mini", "--out", str(out),
                    env=ONLY_LEADERBOARD)
@@ -114,14 +114,14 @@ def test_a_run_file_may_name_one_system_twice_under_distinct_labels(tmp_path):
                        "  - {name: chatpal, label: 'ChatPal k=0', args: {adapter: a0}}\n"
                        "  - {name: chatpal, label: 'ChatPal k=2', args: {adapter: a2}}\n"
                        "  - llama\n", "--system-args", "chatpal:base_model=smollm2")
-    assert config.systems == [("chatpal", {"adapter": "a0", "base_model": "smollm2"}, "ChatPal k=0"),
-                              ("chatpal", {"adapter": "a2", "base_model": "smollm2"}, "ChatPal k=2"),
+    assert config.systems == [("chatpal", {"adapter": "a0", "label": "ChatPal k=0", "base_model": "smollm2"}),
+                              ("chatpal", {"adapter": "a2", "label": "ChatPal k=2", "base_model": "smollm2"}),
                               ("llama", {})]
 
 
 def test_a_label_can_come_from_the_system_arguments(tmp_path):
     args = build_parser(False).parse_args(["run", "--systems", "chatpal", "--system-args", "label=ChatPal ablation"])
-    assert build_run_config(args).systems == [("chatpal", {}, "ChatPal ablation")]
+    assert build_run_config(args).systems == [("chatpal", {"label": "ChatPal ablation"})]
 
 
 @pytest.mark.parametrize("yaml_text, message", [
