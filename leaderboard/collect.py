@@ -88,7 +88,7 @@ def newest_records(records: list[dict], sources: list[Path | None] | None = None
     """One ``(record, source file)`` per (system or label, split): the newest by ``created_at``. Two
     records of the same pair made with a different system config, examples or generation
     settings are not duplicates but a conflict: ConfigError naming both sources. Rows come
-    in :func:`system_rank` order, whatever order the records were written in."""
+    in :func:`record_rank` order, whatever order the records were written in."""
     from harness.results import record_label
 
     sources = sources or [None] * len(records)
