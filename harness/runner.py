@@ -32,7 +32,9 @@ class RunConfig:
     """Everything that decides a run's outputs (recorded in each results record).
 
     ``use_cache=False`` (``--no-cache``) regenerates every example (new generations are still
-    appended to the cache)."""
+    appended to the cache). A system's args may hold ``label`` (:data:`LABEL_KEY`): it names one
+    configuration of the system, so that several share a run; it is not passed to the system, and
+    it names the record file and the leaderboard row."""
 
     systems: list[tuple[str, dict[str, Any]]]
     splits: list[str]
@@ -76,6 +78,14 @@ def _contain(who: str, stage: str, error: BaseException) -> _Contained:
     if isinstance(error, EscbenchError):
         return _Contained(str(error) if who.split(" (")[0] in str(error) else f"{who}: {error}")
     return _Contained(f"{who} failed in {stage}: {_one_line(error)}", traceback.format_exc())
+
+
+LABEL_KEY = "label"
+
+
+def system_kwargs(args: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments a system is built with: ``args`` less the run's :data:`LABEL_KEY`."""
+    return {key: value for key, value in args.items() if key != LABEL_KEY}
 
 
 def find_split(host: PluginHost, name: str) -> Path:
@@ -175,7 +185,7 @@ def _record(outcome: RunOutcome, failure: _Contained) -> None:
 def _build_system(host: PluginHost, name: str, args: dict[str, Any]):
     cls = host.systems.get(name)
     try:
-        return cls(**args)
+        return cls(**system_kwargs(args))
     except TypeError as error:
         raise ConfigError(f"system {name!r}: bad --system-args {args}: {error}") from None
 
@@ -244,7 +254,7 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
                            describe_plugin=host.describe)
     outcome.tracebacks.extend(scored.tracebacks.values())
     finished = time.perf_counter()
-    stem = record_stem(system_name, data.spec.name)
+    stem = record_stem(args.get(LABEL_KEY) or system_name, data.spec.name)
     samples_rows = []
     for i, (example, gen) in enumerate(zip(data.examples, generations)):
         row = example_to_dict(example)
@@ -284,6 +294,9 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
         "environment": environment_info(),
         "samples_file": f"{stem}.samples.jsonl",
     }
+    from .registry import system_display
+
+    record["system"].update(label=args.get(LABEL_KEY), **system_display(type(system)))
     out = Path(config.out)
     write_jsonl_atomic(out / f"{stem}.samples.jsonl", samples_rows)
     path = out / f"{stem}.json"

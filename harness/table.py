@@ -168,14 +168,16 @@ def record_details(record: dict, source: Path | None = None) -> dict[str, Any]:
 
 def add_record_row(table: Table, key: str, record: dict, source: Path | None = None) -> None:
     """Append body row ``key`` holding ``record``'s scores for ``table.columns`` and its details."""
+    from .results import record_display_name
+
     table.rows.append(key)
-    table.row_labels[key] = record["system"]["name"]
+    table.row_labels[key] = record_display_name(record)
     table.values[key] = {}
     for column in table.columns:
         value = record["scores"].get(column.name)
         if value is not None and not finite(value):
             where = f" ({source})" if source else ""
-            table.notes.append(f"–: {column.name} of {record['system']['name']}{where} is {value!r}, "
+            table.notes.append(f"–: {column.name} of {table.row_labels[key]}{where} is {value!r}, "
                                "not a finite number; it is not shown or ranked.")
             value = None
         table.values[key][column.name] = value
@@ -186,17 +188,20 @@ def table_from_records(
     records: list[dict], title: str = "", columns: list[Column] | None = None,
     sources: Sequence[Path | None] | None = None, first_columns: Sequence[str] = PAPER_COLUMNS,
 ) -> Table:
-    """One row per system, in the order given; a system given twice keeps the row's place and
-    its last record. ``columns`` default: every scored column, ``first_columns`` first, then
-    the rest in first-seen order (2 decimals, direction from the records' ``score_meta``).
+    """One row per system (per label: :func:`harness.results.record_label`), in the order given;
+    a system given twice keeps the row's place and its last record. ``columns`` default: every
+    scored column, ``first_columns`` first, then the rest in first-seen order (2 decimals,
+    direction from the records' ``score_meta``).
     ``sources`` (the record files, parallel to ``records``) go into the rows' details."""
     if columns is None:
         directions = score_directions(records)
         names = [c for c in first_columns if c in directions] + [c for c in directions if c not in first_columns]
         columns = [Column(name, higher_is_better=directions[name]) for name in names]
+    from .results import record_label
+
     chosen: dict[str, tuple[dict, Path | None]] = {}
     for record, source in zip(records, sources or [None] * len(records)):
-        chosen[record["system"]["name"]] = (record, source)
+        chosen[record_label(record)] = (record, source)
     table = Table(title=title, columns=list(columns), rows=[])
     for name, (record, source) in chosen.items():
         add_record_row(table, name, record, source)
