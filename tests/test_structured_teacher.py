@@ -129,3 +129,43 @@ def test_augesc_requests_ask_for_unlabelled_dialogues_without_a_scene(tmp_path):
     assert list(ai["properties"]) == ["AI"]
     assert schema["properties"]["Content"]["minItems"] == 4
     jsonschema.validate(answer, schema)
+
+
+def test_the_ask_expert_expert_step_asks_for_its_four_answers_as_json():
+    from harness.data import Example, Turn
+    from harness.registry import GenerationSettings
+    from plugins.systems.ask_expert import AskExpertSystem
+
+    example = Example(dialogue_id="d1", turn_index=1, reference="r", scene=SCENE, description="",
+                      context=(Turn("user", "I failed my exam after studying every night."),))
+    advice = {"Feeling": "crushed", "Cause": "effort without reward", "Strategy": "Emotional Validation",
+              "Advice": "say the pain makes sense"}
+
+    def script(number, body):
+        expert = "response_format" in body or "four lines" in body["messages"][-1]["content"]
+        return Reply(content=json.dumps(advice) if expert else "Of course it hurts after all that work.")
+
+    for structured in (True, False):
+        with ScriptedServer(script) as server:
+            system = AskExpertSystem(expert_model="m", expert_base_url=server.url, structured_advice=structured)
+            system.prepare()
+            generation = system.generate([example], GenerationSettings(max_new_tokens=30))[0]
+        expert_body, responder_body = server.bodies
+        if structured:
+            schema = expert_body["response_format"]["json_schema"]["schema"]
+            assert list(schema["properties"]) == ["Feeling", "Cause", "Strategy", "Advice"]
+            assert schema["properties"]["Strategy"]["enum"] == EXTES_NAMES
+            jsonschema.validate(advice, schema)
+            # the responder reads the advice as the four lines of the prompt-only format
+            assert "Strategy: Emotional Validation\nAdvice: say the pain makes sense" in responder_body["messages"][0]["content"]
+            assert generation.predicted_strategy == "Emotional Validation"
+        else:
+            assert "response_format" not in expert_body
+
+
+def test_expert_advice_cut_short_keeps_its_complete_fields():
+    from plugins.systems.expert_advice import advice_lines
+
+    cut = '{"Feeling": "tired \\"and\\" sad", "Cause": "exams", "Strategy": "Affirmation", "Advice": "tell them th'
+    assert advice_lines(cut) == 'Feeling: tired "and" sad\nCause: exams\nStrategy: Affirmation'
+    assert advice_lines("Feeling: sad\nStrategy: Affirmation") == "Feeling: sad\nStrategy: Affirmation"
