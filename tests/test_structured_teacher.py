@@ -169,3 +169,17 @@ def test_expert_advice_cut_short_keeps_its_complete_fields():
     cut = '{"Feeling": "tired \\"and\\" sad", "Cause": "exams", "Strategy": "Affirmation", "Advice": "tell them th'
     assert advice_lines(cut) == 'Feeling: tired "and" sad\nCause: exams\nStrategy: Affirmation'
     assert advice_lines("Feeling: sad\nStrategy: Affirmation") == "Feeling: sad\nStrategy: Affirmation"
+
+
+def test_the_short_utterance_thresholds_are_command_line_settings(tmp_path):
+    answer = dialogue_answer()
+    for turn in answer["Content"][0::2]:
+        turn["User"] = f"I feel {turn['User'].split()[1].lower()}."  # three words each
+    for extra, accepted in (((), 1), (("--min-words", "4"), 0), (("--min-words", "4", "--max-short-share", "0.5"), 1)):
+        out = tmp_path / "-".join(extra or ("default",))
+        with ScriptedServer(answering(json.dumps(answer))) as server:
+            assert expand(server, out, *extra) == 0
+        assert len(json.loads((out / "dialogues.json").read_text())) == accepted, extra
+        if not accepted:
+            [reject] = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+            assert reject["reason"] == "too_few_words"
