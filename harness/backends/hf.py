@@ -180,6 +180,8 @@ class HFBackend:
         with the number of conversations finished so far. ``schemas`` (one JSON schema or None
         per conversation) constrains those replies to match it (:mod:`.constrained`)."""
         self.load()
+        if schemas is not None and len(schemas) != len(conversations):
+            raise EscbenchError(f"{len(schemas)} schemas for {len(conversations)} conversations: give one (or None) each")
         prompts = [self.render(conversation) for conversation in conversations]
         stops = [s for s in (stop or []) if s]
         if not self.has_chat_template:
