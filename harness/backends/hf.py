@@ -181,10 +181,14 @@ class HFBackend:
         settings: GenerationSettings,
         stop: list[str] | None = None,
         progress: ProgressCallback | None = None,
+        schemas: Sequence[Any] | None = None,
     ) -> list[GenerationOutput]:
         """One reply per conversation, in order. ``progress(n)`` is called after each batch
-        with the number of conversations finished so far."""
+        with the number of conversations finished so far. ``schemas`` (one JSON schema or None
+        per conversation) constrains those replies to match it (:mod:`.constrained`)."""
         self.load()
+        if schemas is not None and len(schemas) != len(conversations):
+            raise EscbenchError(f"{len(schemas)} schemas for {len(conversations)} conversations: give one (or None) each")
         prompts = [self.render(conversation) for conversation in conversations]
         stops = [s for s in (stop or []) if s]
         if not self.has_chat_template:
@@ -201,6 +205,7 @@ class HFBackend:
                                                settings, stops, seed=next(seeds),
                                                add_special_tokens=not self.has_chat_template,
                                                row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
+                                               row_schemas=[schemas[i] for i in indices] if schemas else None,
                                                prefilled=prefilled)
 
                 self._carry = getattr(self, "_carry", None) or Carry()
@@ -222,6 +227,7 @@ class HFBackend:
                     seed=settings.seed + start,
                     add_special_tokens=not self.has_chat_template,
                     row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
+                    row_schemas=[schemas[i] for i in indices] if schemas else None,
                 )
             for index, reply in zip(indices, replies):
                 outputs[index] = reply
@@ -298,6 +304,7 @@ def _generate_batch(
     add_special_tokens: bool,
     row_seeds: list[int] | None = None,
     prefilled: Any = None,
+    row_schemas: list[Any] | None = None,
 ) -> list[GenerationOutput]:
     """Generate for one left-padded batch of prompts and decode each row. ``prefilled``
     (from :mod:`.prefix_sharing`): the batch already tokenized, with its prompts' cache."""
@@ -327,6 +334,15 @@ def _generate_batch(
         options.update(stop_strings=stops, tokenizer=tokenizer)
     if prefilled is not None:
         options["cache"] = prefilled.cache
+    if row_schemas:
+        from .constrained import logits_processors
+
+        processors, overrides = logits_processors(model, tokenizer, row_schemas, settings.do_sample, settings.top_p)
+        if processors and "logits_processor" in options:
+            # The grammar mask comes first; the per-row sampler (which applies top-p itself) after it.
+            options["logits_processor"] = [processors[0], *options["logits_processor"]]
+        elif processors:
+            options.update(overrides, logits_processor=processors)
     torch.manual_seed(seed)
     with torch.inference_mode():
         generated = model.generate(**encoded, **options)

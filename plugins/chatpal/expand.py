@@ -30,6 +30,7 @@ from harness.errors import ConfigError
 from .collect import DialogueCollector
 from .prompts import Template, example_json, strategy_list
 from .qa import QAOptions
+from .schemas import expansion_format
 from .teacher import Teacher, TeacherRequest
 
 
@@ -130,6 +131,7 @@ class Expansion:
     def __init__(self, settings: ExpandSettings, teacher: Teacher, template: Template, catalog: StrategyCatalog):
         self.settings, self.teacher, self.template = settings, teacher, template
         self.strategies = strategy_list(catalog)
+        self.catalog = catalog
         self.collector = DialogueCollector(settings.qa, settings.dup_threshold)
         for seed in settings.seeds:
             self.collector.add_reference(seed.id, {"content": [{"User" if t.role == "user" else "AI": t.text}
@@ -159,8 +161,10 @@ class Expansion:
         scene = self.scene_by_name[scene_name]
         example = self._example(iteration, scene_name, index)
         messages = self.messages_for(scene_name, example_json(example))
+        answer_format = expansion_format(self.catalog, scene.name, self.settings.qa.min_turns, self.settings.qa.max_turns)
         return TeacherRequest(messages, sample=[iteration, index],
-                              tag={"scene": scene.name, "iteration": iteration, "index": index, "example": example.id})
+                              tag={"scene": scene.name, "iteration": iteration, "index": index, "example": example.id},
+                              response_format=answer_format)
 
     def run(self, progress: Callable[[int, int], None] | None = None,
             after_iteration: Callable[["Expansion"], None] | None = None) -> bool:

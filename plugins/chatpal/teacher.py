@@ -54,11 +54,13 @@ class TeacherSettings:
 @dataclass
 class TeacherRequest:
     """One prompt. ``sample`` tells apart repeated requests with equal messages (any JSON value);
-    ``tag`` is recorded in the journal for people (scene, dialogue id...) but is not hashed."""
+    ``tag`` is recorded in the journal for people (scene, dialogue id...) but is not hashed.
+    ``response_format`` (see :mod:`.schemas`) is sent when the teacher is ``structured``."""
 
     messages: list[dict[str, str]]
     sample: Any = 0
     tag: dict[str, Any] = field(default_factory=dict)
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass
@@ -116,13 +118,15 @@ class Teacher:
 
     def __init__(self, backend: OpenAIBackend, journal: Journal, settings: TeacherSettings = TeacherSettings(),
                  rpm: float | None = None, tpm: float | None = None, prices: PriceTable | None = None,
-                 task: str = "teacher", retry_failed: bool = False, tpm_window_s: float = 60.0):
+                 task: str = "teacher", retry_failed: bool = False, tpm_window_s: float = 60.0,
+                 structured: bool = True):
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and value <= 0:
                 raise ConfigError(f"teacher setting --{name} must be > 0, got {value!r}")
         self.backend, self.journal, self.settings = backend, journal, settings
         self.rpm, self.tpm, self.task = rpm, tpm, task
         self.retry_failed, self.tpm_window_s = retry_failed, tpm_window_s
+        self.structured = structured  # send each request's response_format (--no-structured: prompt only)
         self.prices = prices or PriceTable({})
         self.usage = Usage()
         self.stopped: BackendSettingError | None = None
@@ -136,7 +140,10 @@ class Teacher:
         settings = GenerationSettings(do_sample=self.settings.temperature > 0, temperature=self.settings.temperature,
                                       top_p=self.settings.top_p, max_new_tokens=self.settings.max_tokens,
                                       seed=_sample_seed(self.settings.seed, request.sample))
-        return request_params(settings, n=1, stop=None)
+        params = request_params(settings, n=1, stop=None)
+        if self.structured and request.response_format:
+            params["response_format"] = request.response_format
+        return params
 
     def key_for(self, request: TeacherRequest) -> str:
         return request_key(self.model, request.messages, self.params_for(request), request.sample)
@@ -218,11 +225,15 @@ class Teacher:
                     replies[key] = _not_sent(key, error)
                     self.usage.failed += 1
                 except RequestRejected as error:
+                    if "response_format" in params and _rejects_response_format(error):
+                        raise StructuredOutputRejected(self.backend.base_url, error) from None
                     reply = TeacherReply(key, error=str(error), failure="request_rejected")
                     self._journal_failure(key, request, params, reply, error)
                     replies[key] = reply
                     self.usage.failed += 1
                 except Exception as error:  # noqa: BLE001 - one failed request must not stop the run
+                    if "response_format" in params and _rejects_response_format(error):
+                        raise StructuredOutputRejected(self.backend.base_url, error) from None
                     detail = str(error) if isinstance(error, EscbenchError) else f"{type(error).__name__}: {error}"
                     replies[key] = TeacherReply(key, error=detail, failure="request_failed")
                     self.usage.failed += 1
@@ -276,6 +287,20 @@ def _known(usage: dict) -> bool:
 
 def _not_sent(key: str, error: BackendSettingError) -> TeacherReply:
     return TeacherReply(key, error=f"not sent: the run stopped ({error})", failure="not_sent")
+
+
+class StructuredOutputRejected(ConfigError):
+    """The server refused ``response_format``: the run stops (every request would fail)."""
+
+    def __init__(self, base_url: str, error: BaseException):
+        super().__init__(f"the teacher at {base_url} rejects structured outputs (response_format json_schema): "
+                         f"{error}. Run again with --no-structured to ask for the format in the prompt only")
+
+
+def _rejects_response_format(error: BaseException) -> bool:
+    """True for an HTTP 400 whose message is about response_format / json_schema."""
+    message = str(error).lower()
+    return "http 400" in message and any(word in message for word in ("response_format", "json_schema", "structured"))
 
 
 def _safe_parse(parse: Parser | None, request: TeacherRequest, reply: TeacherReply) -> Any:

@@ -15,9 +15,14 @@ predicted strategy; ``raw`` keeps the expert's answer and the responder's output
 An expert answer that used all ``advice_max_tokens`` tokens was cut there, so its last line is
 incomplete: only the complete lines reach the responder and the strategy parser, and ``raw``
 says how many lines were dropped.
+
+With ``structured_advice`` (default) the expert request carries the JSON schema of its
+answer (:mod:`.expert_advice`) as ``response_format`` (an ``hf`` expert decodes under its
+grammar); the JSON is turned back into the four lines before the responder sees it.
 """
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import replace
 from typing import Any, Callable, Sequence
@@ -29,6 +34,7 @@ from harness.registry import Generation, GenerationSettings
 
 from .backend_choice import backend_identity, make_backend, unavailable
 from .chat import example_to_messages
+from .expert_advice import advice_format, advice_lines
 from .templates import PromptFile
 
 PROMPTS = "tasks/prompts/ask_expert"
@@ -93,6 +99,7 @@ class AskExpertSystem:
         timeout: float = 60.0,
         dtype: str = "auto",
         device: str = "auto",
+        structured_advice: bool = True,
     ):
         self.values = {
             "expert_backend": expert_backend, "expert_model": str(expert_model),
@@ -105,6 +112,7 @@ class AskExpertSystem:
         if not isinstance(advice_max_tokens, int) or advice_max_tokens < 1:
             raise ConfigError(f"system {self.name!r}: advice_max_tokens={advice_max_tokens!r} must be a positive integer")
         self.advice_max_tokens = advice_max_tokens
+        self.structured_advice = bool(structured_advice)
         self.max_context_turns = max_context_turns
         self.catalog_name = catalog
         shared = {"concurrency": concurrency, "max_retries": max_retries, "timeout": timeout, "dtype": dtype, "device": device}
@@ -139,6 +147,7 @@ class AskExpertSystem:
             "expert": backend_identity(self.values["expert_backend"], self.expert),
             "responder": backend_identity(self.values["responder_backend"], self.responder),
             "catalog": self.catalog().name, "advice_max_tokens": self.advice_max_tokens,
+            "structured_advice": self.structured_advice,
             "max_context_turns": self.max_context_turns,
         }
         for setting, prompt in self.prompts.items():
@@ -170,6 +179,19 @@ class AskExpertSystem:
         system = self.prompts["expert_system_prompt"].text
         return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
 
+    def _advice_format(self, count: int) -> dict[str, Any]:
+        """The expert backend's keyword for the advice schema: ``response_format`` for an
+        OpenAI-compatible server, ``schemas`` for a local model; none if off or unsupported."""
+        if not self.structured_advice:
+            return {}
+        parameters = inspect.signature(self.expert.generate).parameters
+        answer_format = advice_format(self.catalog())
+        if "response_format" in parameters:
+            return {"response_format": answer_format}
+        if "schemas" in parameters:
+            return {"schemas": [answer_format["json_schema"]["schema"]] * count}
+        return {}
+
     def responder_messages(self, example: Example, advice: str) -> list[dict[str, str]]:
         """Stage-2 messages: system prompt carrying the advice, then the dialogue."""
         template = self.prompts["responder_prompt"].text.replace("{advice}", advice.strip() or "(none)")
@@ -189,7 +211,10 @@ class AskExpertSystem:
                  progress: Callable[[int], None] | None = None) -> list[Generation]:
         """Advice for every example, then replies; one Generation per example, in order."""
         advice_settings = replace(settings, max_new_tokens=self.advice_max_tokens)
-        advice = self.expert.generate([self.expert_messages(e) for e in examples], advice_settings)
+        advice = self.expert.generate([self.expert_messages(e) for e in examples], advice_settings,
+                                      **self._advice_format(len(examples)))
+        for expert_out in advice:
+            expert_out.text = advice_lines(expert_out.text)
         replies = self.responder.generate(
             [self.responder_messages(e, self._complete_advice(a)) for e, a in zip(examples, advice)], settings)
         catalog = self.catalog()
