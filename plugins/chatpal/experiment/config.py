@@ -44,13 +44,12 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
                "min_turns", "max_turns", "dup_threshold"),
     "dri": ("k", "fraction", "label_strategies", "dup_threshold"),
     "augment": ("per_post", "limit", "min_turns", "max_turns", "dup_threshold", "dri_fraction"),
-    "train": ("base", "method", "max_steps", "epochs", "max_len", "effective_batch", "micro_batch", "lr",
-              "lora_r", "load_8bit", "dtype", "save_steps", "eval_steps", "valid_fraction", "k_sweep", "variants"),
+    "train": ("base", "method", "max_steps", "epochs", "max_len", "max_prompt_len", "effective_batch", "micro_batch", "lr",
+              "lora_r", "load_8bit", "dtype", "save_steps", "eval_steps", "valid_fraction", "k_sweep"),
     "evaluate": ("limit", "max_new_tokens", "batch_size", "metrics", "llama_model"),
     "analyse": ("human_n", "raters", "toxicity_metric"),
     "publish": ("resamples", "ci", "significance"),
 }
-VARIANT_METHODS = ("full", "adapter", "lora")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -167,9 +166,3 @@ def _check_values(stages: dict[str, dict], path: Path) -> None:
         value = stages.get(stage, {}).get(key)
         if value is not None and not (isinstance(value, (int, float)) and 0 < value <= 1):
             raise ConfigError(f"{path}: stages.{stage}.{key}: expected a number in (0, 1], got {value!r}")
-    for position, variant in enumerate(stages.get("train", {}).get("variants") or []):
-        where = f"stages.train.variants[{position}]"
-        if not isinstance(variant, dict) or set(variant) - {"method", "strategy"}:
-            raise ConfigError(f"{path}: {where}: expected {{method: full|adapter|lora, strategy: true|false}}")
-        if variant.get("method") not in VARIANT_METHODS:
-            raise ConfigError(f"{path}: {where}.method: {variant.get('method')!r} is not one of {', '.join(VARIANT_METHODS)}")

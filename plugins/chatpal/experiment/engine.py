@@ -4,7 +4,8 @@ commands it calls show their own progress bars).
 The output folder is held with :class:`harness.folder_lock.FolderLock` for the whole run. The
 teacher server is started when the first unit that talks to the teacher runs and stopped at
 the end. ``manifest.json`` is rewritten after the run (also after a failure or ``--until``)
-from the units' state files.
+from the units' state files (also at the start and after each unit that ran, so that
+``experiment status`` has something to read after a kill).
 """
 from __future__ import annotations
 
@@ -64,12 +65,15 @@ def run_experiment(experiment: Experiment, out: Path, until: str | None = None) 
         started = time.time()
         try:
             with ctx.endpoint:
+                write_manifest(ctx, plan, started)  # `experiment status` works from the first second
                 for unit in units:
                     in_stage = [u for u in units if u.stage == unit.stage]
                     position = in_stage.index(unit) + 1
                     cached = _run_unit(ctx, unit, console, f"{unit.stage} {position}/{len(in_stage)}")
                     if cached:
                         console.print(f"[dim]experiment · {unit.stage} {position}/{len(in_stage)} · {unit.id}: cached[/dim]")
+                    else:
+                        write_manifest(ctx, plan, started)
         finally:
             write_manifest(ctx, plan, started)
     return 0

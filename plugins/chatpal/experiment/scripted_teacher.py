@@ -11,6 +11,9 @@ request always gets the same answer), in the format that request asks for, so th
 - Ask-Expert's expert step (a prompt asking for ``Feeling:``/``Advice:`` lines): those four lines;
 - anything else (chatgpt, the Ask-Expert responder): a short supportive reply.
 
+A request with a JSON schema (``response_format``, structured outputs) gets a value built
+from the schema itself (:func:`from_schema`), valid by construction.
+
 The text is assembled from short phrases drawn with a generator seeded by the request, so
 answers pass QA (no one-word or repeated utterances, no placeholders, no near duplicates)
 while meaning nothing: numbers measured with this teacher say nothing about any model.
@@ -95,9 +98,12 @@ def _dialogue(rng: random.Random, scene: str | None, labelled: bool, utterances:
     return {"Scene": scene, **record} if scene else record
 
 
-def answer(conversation: Sequence[dict[str, str]]) -> str:
-    """The scripted answer to one chat request (see module doc)."""
+def answer(conversation: Sequence[dict[str, str]], schema: dict | None = None) -> str:
+    """The scripted answer to one chat request (see module doc); with a JSON ``schema``
+    (structured outputs), a value built from that schema, so it is valid by construction."""
     rng = _rng(conversation)
+    if schema is not None:
+        return json.dumps(from_schema(schema, rng))
     prompt = "\n".join(m.get("content", "") for m in conversation if m.get("role") != "assistant")
     if "[New response]" in prompt:
         match = K_REQUESTED.search(prompt)
@@ -115,14 +121,41 @@ def answer(conversation: Sequence[dict[str, str]]) -> str:
     return ai_line(rng)
 
 
+def from_schema(schema: dict, rng: random.Random, key: str | None = None, index: int = 0):
+    """A value of the strict JSON-schema subset of :mod:`harness.structured` (objects, strings,
+    enums, arrays with bounds, anyOf). ``anyOf`` items of an array take turns (User, AI, ...);
+    arrays get 10 items within their bounds; strings are phrases fitting their key."""
+    if "enum" in schema:
+        return rng.choice(list(schema["enum"]))
+    if "anyOf" in schema:
+        return from_schema(schema["anyOf"][index % len(schema["anyOf"])], rng, key, index)
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: from_schema(sub, rng, name) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        low, high = int(schema.get("minItems", 0)), schema.get("maxItems")
+        count = max(low, 10 if high is None else min(10, int(high)))
+        return [from_schema(schema.get("items", {"type": "string"}), rng, key, i) for i in range(count)]
+    if key == "User":
+        return user_line(rng)
+    if key in ("Description", "Feeling", "Cause"):
+        return _sentence(rng, SUBJECTS, ACTIONS, DETAILS) + " " + _sentence(rng, FEELINGS, OPENERS)
+    return ai_line(rng)
+
+
 def respond(conversations: Sequence[Sequence[dict[str, str]]], settings: GenerationSettings,
-            stop: Sequence[str] = ()) -> list[Generation]:
-    """A :mod:`harness.serve` responder: one scripted answer per conversation."""
+            stop: Sequence[str] = (), schemas: Sequence[str | None] | None = None) -> list[Generation]:
+    """A :mod:`harness.serve` responder: one scripted answer per conversation (``schemas``:
+    the JSON schema text of each request's ``response_format``, or None)."""
     out = []
-    for conversation in conversations:
-        text = answer(conversation)
+    for position, conversation in enumerate(conversations):
+        schema = schemas[position] if schemas else None
+        text = answer(conversation, json.loads(schema) if isinstance(schema, str) else schema)
         prompt_tokens = sum(len(m.get("content", "")) for m in conversation) // 4
         completion = min(len(text) // 4 + 1, max(1, settings.max_new_tokens - 1))
         out.append(Generation(text=text, raw=text,
                               usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion}))
     return out
+
+
+respond.accepts_schemas = True  # harness.serve: this responder honours response_format schemas

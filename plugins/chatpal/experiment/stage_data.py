@@ -84,9 +84,17 @@ def run_dri(ctx, unit, folder: Path) -> None:
     data = ctx.folder("expand/expand") / TRAIN_DIALOGUES
     argv = ["dri", "--data", str(data), "--out", str(folder), "--k", str(settings.get("k", 4))]
     argv += flags({k: v for k, v in settings.items() if k != "k"}, DRI_FLAGS)
-    if settings.get("label_strategies", True):
-        argv.append("--label-strategies")
+    argv += _labels(bool(settings.get("label_strategies", True)))
     _checked(call(argv + teacher_flags(ctx), unit.id), unit.id)
+
+
+def _labels(wanted: bool) -> list[str]:
+    """DRI strategy labels on or off, whichever default ``escbench dri`` has."""
+    from .invoke import accepts
+
+    if wanted:
+        return ["--label-strategies"]
+    return ["--no-label-strategies"] if accepts("dri", "--no-label-strategies") else []
 
 
 def run_augment(ctx, unit, folder: Path) -> None:
@@ -102,6 +110,7 @@ def run_augment_dri(ctx, unit, folder: Path) -> None:
     fraction = ctx.experiment.stage("augment").get("dri_fraction", ctx.experiment.stage("dri").get("fraction", 1.0))
     data = ctx.folder("augment/augesc") / "dialogues.json"
     argv = ["dri", "--data", str(data), "--out", str(folder), "--k", str(k), "--fraction", str(fraction)]
+    argv += _labels(False)
     _checked(call(argv + teacher_flags(ctx), unit.id), unit.id)
 
 

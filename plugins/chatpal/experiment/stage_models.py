@@ -4,20 +4,20 @@ Students (system name -> training data):
 
 - ``augesc``: AugESC dialogues, no strategy tags; ``augesc+dri``: the same + their DRI file;
 - ``chatpal-w/o-dri``: seed train partition + expansion, strategy tags; ``chatpal``: + DRI;
-- k-sweep ``chatpal@k`` for 0 < k < K: ``chatpal`` trained on the first k alternatives of
-  the single DRI file (k = 0 is ``chatpal-w/o-dri``, k = K is ``chatpal``).
+- k-sweep ``chatpal-k<k>`` for 0 <= k < K: ``chatpal`` trained with ``--dri-k k`` on the
+  single DRI file (k = K is ``chatpal`` itself, trained with ``--dri-k K``), so every point of
+  Figure 4 is a ``chatpal`` record whose config carries its ``dri_k``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from .invoke import StageError, accepts, call
+from .invoke import StageError, call
 from .stage_data import TRAIN_DIALOGUES
 
 TRAIN_FLAGS = {"method": "--method", "max_steps": "--max-steps", "epochs": "--epochs", "max_len": "--max-len",
-               "effective_batch": "--effective-batch", "micro_batch": "--micro-batch", "lr": "--lr",
+               "max_prompt_len": "--max-prompt-len", "effective_batch": "--effective-batch", "micro_batch": "--micro-batch", "lr": "--lr",
                "lora_r": "--lora-r", "dtype": "--dtype", "save_steps": "--save-steps", "eval_steps": "--eval-steps",
                "valid_fraction": "--valid-fraction"}
 CARD = "training_card.json"
@@ -55,27 +55,12 @@ def run_train(ctx, unit, folder: Path) -> None:
     if settings.get("load_8bit"):
         argv.append("--load-8bit")
     if dri_unit:
-        dri = ctx.folder(dri_unit) / "dri.jsonl"
-        if k is not None:
-            dri = _first_k(dri, k, folder, argv)
-        argv += ["--dri", str(dri)]
+        argv += ["--dri", str(ctx.folder(dri_unit) / "dri.jsonl")]
+        if k is not None:  # the first k alternatives of each line (the k-sweep)
+            argv += ["--dri-k", str(k)]
     status = call(argv, unit.id)
     if status != 0 or not (target / CARD).is_file():
         raise StageError(f"{unit.id}: training ended without a training card (exit {status})")
-
-
-def _first_k(dri: Path, k: int, folder: Path, argv: list[str]) -> Path:
-    """Train on the first k alternatives: ``--dri-k`` when train has it, else a cut copy."""
-    if accepts("train", "--dri-k"):
-        argv += ["--dri-k", str(k)]
-        return dri
-    from harness.jsonl import write_jsonl_atomic
-
-    rows = [json.loads(line) for line in dri.read_text(encoding="utf-8").splitlines() if line.strip()]
-    cut = [{**row, "alternatives": row["alternatives"][:k], "k": k} for row in rows]
-    target = folder / f"dri-k{k}.jsonl"
-    write_jsonl_atomic(target, cut)
-    return target
 
 
 def system_args(ctx, system: str, adapter: Path | None) -> dict[str, Any]:

@@ -137,7 +137,7 @@ def run_publish(ctx, unit, folder: Path) -> None:
                 unit.id) != 0:
             raise StageError(f"{unit.id}: escbench plot bar failed for split {split}")
         if sweep and _records_have_dri_k(ctx, split):
-            points = [str(ctx.folder("evaluate/chatpal-w-o-dri")), str(ctx.folder("evaluate/chatpal")), *sweep]
+            points = [*sweep, str(ctx.folder("evaluate/chatpal"))]
             if call(["plot", "sweep", *points, "--split", split, "--out", str(folder / "plots" / f"sweep-{split}.png")],
                     unit.id) != 0:
                 raise StageError(f"{unit.id}: escbench plot sweep failed for split {split}")

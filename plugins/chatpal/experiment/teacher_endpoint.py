@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -83,7 +84,8 @@ class TeacherEndpoint:
                    "--served-name", self.model, "--port", str(port),
                    "--max-tokens", str(self.settings.get("max_tokens", 2048))]
         log = open(self.out / "teacher-serve.log", "ab")
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
+                                         preexec_fn=_die_with_parent)
         self._url = f"http://127.0.0.1:{port}/v1"
         self._wait_ready(port)
 
@@ -123,6 +125,17 @@ class TeacherEndpoint:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux for SIGTERM when the experiment dies (kill -9 included), so no
+    orphaned server keeps the port and the memory. A no-op where prctl is unavailable."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _pick_free_port() -> int:

@@ -18,6 +18,7 @@ from .cache import unit_key
 from .config import Experiment
 
 OUTPUTS_DATA = ("*.json", "*.jsonl")
+RESULTS_OUTPUTS = ("*.json", "*.samples.jsonl")
 STUDENT_OUTPUTS = ("student/training_card.json", "student/adapter_config.json", "student/*.safetensors", "*.jsonl")
 
 
@@ -76,10 +77,11 @@ def build_plan(experiment: Experiment, teacher_identity: dict) -> list[Unit]:
     ]
     for student in stage_models.STUDENTS:
         data_unit, dri_unit, _ = stage_models.student_inputs(student)
+        dri_k = {"dri_k": k} if student == "chatpal" else {}  # Figure 4's last point: k = K
         units.append(Unit("train", stage_models.folder_name(student), stage_models.run_train,
-                          {"student": student, "train": st("train"), "seed": experiment.seed},
+                          {"student": student, "train": st("train"), "seed": experiment.seed, **dri_k},
                           tuple(u for u in (data_unit, dri_unit) if u), outputs=STUDENT_OUTPUTS))
-    sweep = list(range(1, k)) if st("train").get("k_sweep", True) else []
+    sweep = list(range(0, k)) if st("train").get("k_sweep", True) else []
     for k_value in sweep:
         units.append(Unit("train", f"chatpal-k{k_value}", stage_models.run_train,
                           {"student": "chatpal", "dri_k": k_value, "train": st("train"), "seed": experiment.seed},
@@ -89,11 +91,11 @@ def build_plan(experiment: Experiment, teacher_identity: dict) -> list[Unit]:
         adapter = f"train/{stage_models.folder_name(system)}" if system in stage_models.STUDENTS else None
         units.append(Unit("evaluate", stage_models.folder_name(system), stage_models.run_evaluate,
                           {"system": system, "adapter_unit": adapter, **evaluate}, (adapter,) if adapter else (),
-                          teacher=system in ("chatgpt", "ask-expert"), outputs=("*.json",)))
+                          teacher=system in ("chatgpt", "ask-expert"), outputs=RESULTS_OUTPUTS))
     for k_value in sweep:
         units.append(Unit("evaluate", f"sweep-k{k_value}", stage_models.run_evaluate,
                           {"system": "chatpal", "adapter_unit": f"train/chatpal-k{k_value}", "dri_k": k_value, **evaluate},
-                          (f"train/chatpal-k{k_value}",), outputs=("*.json",)))
+                          (f"train/chatpal-k{k_value}",), outputs=RESULTS_OUTPUTS))
     datasets = ("expand/seeds", "expand/expand", "augment/augesc")
     main_eval = tuple(f"evaluate/{stage_models.folder_name(s)}" for s in stage_models.SYSTEMS)
     units += [
