@@ -80,10 +80,21 @@ def _named_items(items: list, flag: str) -> list[tuple[str, dict]]:
         if isinstance(item, str):
             out.append((item, {}))
         elif isinstance(item, dict) and "name" in item:
-            out.append((item["name"], dict(item.get("args") or {})))
+            label = {"label": item["label"]} if flag == "systems" and item.get("label") is not None else {}
+            out.append((item["name"], {**dict(item.get("args") or {}), **label}))
         else:
             raise ConfigError(f"run file: each entry of {flag!r} is a name or {{name, args}}, got {item!r}")
     return out
+
+
+def _row_name(name: str, system_args: dict) -> str:
+    """The system's label (``label`` in its args) or its name; ConfigError for a bad label."""
+    from .errors import ConfigError
+
+    label = system_args.get("label", name)
+    if not isinstance(label, str) or not label.strip():
+        raise ConfigError(f"system {name!r}: label {label!r} must be a non-empty string")
+    return label
 
 
 def build_run_config(args: argparse.Namespace):
@@ -104,11 +115,12 @@ def build_run_config(args: argparse.Namespace):
     metrics = None
     if args.metrics or "metrics" in file_config:
         metrics = _named_items(_csv(args.metrics) if args.metrics else file_config["metrics"], "metrics")
-    names = [name for name, _ in systems]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"systems {names}: each system may appear once per run (results are keyed by system name)")
     system_extra = parse_assignments(args.system_args, [n for n, _ in systems], "--system-args")
     systems = [(name, {**base, **system_extra[name]}) for name, base in systems]
+    names = [_row_name(name, system_args) for name, system_args in systems]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"systems {names}: each system may appear once per run unless each entry has its own "
+                          "label (run file: {name: chatpal, label: \"ChatPal k=2\", args: {...}})")
     if metrics is not None:
         metric_extra = parse_assignments(args.metric_args, [n for n, _ in metrics], "--metric-args")
         metrics = [(name, {**base, **metric_extra[name]}) for name, base in metrics]

@@ -55,6 +55,8 @@ class System(Protocol):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    # Optional: ``display_name`` (the name tables show, e.g. "ChatPal w/o DRI") and
+    # ``paper_order`` (row position in the paper's tables); see :func:`system_display`.
 
     def config(self) -> dict[str, Any]: ...
 
@@ -63,6 +65,14 @@ class System(Protocol):
     def generate(
         self, examples: Sequence[Example], settings: GenerationSettings
     ) -> list[Generation]: ...
+
+
+def system_display(system: Any) -> dict[str, Any]:
+    """``{"display_name", "paper_order"}`` a System class (or instance) declares; the name and
+    None when it declares none. Recorded in results so leaderboards need no plugin import."""
+    order = getattr(system, "paper_order", None)
+    return {"display_name": getattr(system, "display_name", None) or system.name,
+            "paper_order": order if isinstance(order, int) and not isinstance(order, bool) else None}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ Schema ``escbench.results/1`` (documented in README "Results records")::
     timings       {generation_s, scoring_s, total_s}
     usage         {prompt_tokens, completion_tokens}
     environment   {escbench, python, platform, packages{...}, git_commit}
+    system.label / .display_name / .paper_order: the run's name for this configuration of the
+                  system ("ChatPal k=2"; null without one), and the name and paper row the
+                  system declares (shown by leaderboards; see record_display_name)
     samples_file  file name of the per-example JSONL (same folder)
 
 Each samples line: {id, dialogue_id, turn_index, scene, context, reference, strategy,
@@ -78,6 +81,23 @@ def now_iso() -> str:
 def record_stem(system: str, split: str) -> str:
     safe = lambda s: "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in s)  # noqa: E731
     return f"{safe(system)}__{safe(split)}"
+
+
+def record_label(record: dict) -> str:
+    """What tells a record's row apart from other rows: its label, else the system name."""
+    system = record.get("system", {})
+    return system.get("label") or system.get("name", "")
+
+
+def record_display_name(record: dict) -> str:
+    """The row's text in tables: label, else the system's display name, else its name."""
+    system = record.get("system", {})
+    return system.get("label") or system.get("display_name") or system.get("name", "")
+
+
+def record_paper_order(record: dict) -> int | None:
+    """The paper's row position of the record's system (None when it declares none)."""
+    return record.get("system", {}).get("paper_order")
 
 
 def read_record(path: Path) -> dict:

@@ -26,7 +26,11 @@ from .splits import SplitData, file_sha256, load_split, read_split_spec, split_n
 
 @dataclass
 class RunConfig:
-    """Everything that decides a run's outputs (recorded in each results record)."""
+    """Everything that decides a run's outputs (recorded in each results record).
+
+    A system's args may hold ``label`` (:data:`LABEL_KEY`): it names one configuration of the
+    system, so that several share a run; it is not passed to the system, and it names the
+    record file and the leaderboard row."""
 
     systems: list[tuple[str, dict[str, Any]]]
     splits: list[str]
@@ -42,6 +46,14 @@ class RunOutcome:
     records: list[dict] = field(default_factory=list)
     record_paths: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+LABEL_KEY = "label"
+
+
+def system_kwargs(args: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments a system is built with: ``args`` less the run's :data:`LABEL_KEY`."""
+    return {key: value for key, value in args.items() if key != LABEL_KEY}
 
 
 def find_split(host: PluginHost, name: str) -> Path:
@@ -111,7 +123,7 @@ def run(config: RunConfig, host: PluginHost) -> RunOutcome:
 def _build_system(host: PluginHost, name: str, args: dict[str, Any]):
     cls = host.systems.get(name)
     try:
-        return cls(**args)
+        return cls(**system_kwargs(args))
     except TypeError as error:
         raise ConfigError(f"system {name!r}: bad --system-args {args}: {error}") from None
 
@@ -157,7 +169,7 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
     task = progress.add_task(f"scoring {system_name} · {data.spec.name}", total=len(metric_specs))
     scored = score_samples(samples, metric_specs, host.metrics, on_metric=lambda _: progress.advance(task))
     finished = time.perf_counter()
-    stem = record_stem(system_name, data.spec.name)
+    stem = record_stem(args.get(LABEL_KEY) or system_name, data.spec.name)
     samples_rows = []
     for i, (example, gen) in enumerate(zip(data.examples, generations)):
         row = example_to_dict(example)
@@ -192,6 +204,9 @@ def _run_one(system_name, args, system, data, metric_specs, config, host, progre
         "environment": environment_info(),
         "samples_file": f"{stem}.samples.jsonl",
     }
+    from .registry import system_display
+
+    record["system"].update(label=args.get(LABEL_KEY), **system_display(type(system)))
     out = Path(config.out)
     write_jsonl_atomic(out / f"{stem}.samples.jsonl", samples_rows)
     path = out / f"{stem}.json"

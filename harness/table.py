@@ -158,8 +158,10 @@ def record_details(record: dict, source: Path | None = None) -> dict[str, Any]:
 
 def add_record_row(table: Table, key: str, record: dict, source: Path | None = None) -> None:
     """Append body row ``key`` holding ``record``'s scores for ``table.columns`` and its details."""
+    from .results import record_display_name
+
     table.rows.append(key)
-    table.row_labels[key] = record["system"]["name"]
+    table.row_labels[key] = record_display_name(record)
     table.values[key] = {c.name: record["scores"].get(c.name) for c in table.columns}
     table.details[key] = record_details(record, source)
 
@@ -168,17 +170,20 @@ def table_from_records(
     records: list[dict], title: str = "", columns: list[Column] | None = None,
     sources: Sequence[Path | None] | None = None, first_columns: Sequence[str] = PAPER_COLUMNS,
 ) -> Table:
-    """One row per system, in the order given; a system given twice keeps the row's place and
-    its last record. ``columns`` default: every scored column, ``first_columns`` first, then
-    the rest in first-seen order (2 decimals, direction from the records' ``score_meta``).
+    """One row per system (per label: :func:`harness.results.record_label`), in the order given;
+    a system given twice keeps the row's place and its last record. ``columns`` default: every
+    scored column, ``first_columns`` first, then the rest in first-seen order (2 decimals,
+    direction from the records' ``score_meta``).
     ``sources`` (the record files, parallel to ``records``) go into the rows' details."""
     if columns is None:
         directions = score_directions(records)
         names = [c for c in first_columns if c in directions] + [c for c in directions if c not in first_columns]
         columns = [Column(name, higher_is_better=directions[name]) for name in names]
+    from .results import record_label
+
     chosen: dict[str, tuple[dict, Path | None]] = {}
     for record, source in zip(records, sources or [None] * len(records)):
-        chosen[record["system"]["name"]] = (record, source)
+        chosen[record_label(record)] = (record, source)
     table = Table(title=title, columns=list(columns), rows=[])
     for name, (record, source) in chosen.items():
         add_record_row(table, name, record, source)

@@ -71,15 +71,30 @@ def system_rank(name: str) -> tuple[int, str]:
     return order, name
 
 
+def record_rank(record: dict) -> tuple[int, str, str]:
+    """Sort key of a record's row: the paper order its system declares (records written before
+    systems declared one: the name's place in :data:`PAPER_SYSTEM_ORDER`), then systems with
+    none, alphabetically; labels of one system by label."""
+    from harness.results import record_label, record_paper_order
+
+    name = record["system"]["name"]
+    declared = record_paper_order(record)
+    if declared is None:
+        declared = PAPER_SYSTEM_ORDER.index(name) + 1 if name in PAPER_SYSTEM_ORDER else 10 ** 6
+    return declared, name, record_label(record)
+
+
 def newest_records(records: list[dict], sources: list[Path | None] | None = None) -> list[tuple[dict, Path | None]]:
-    """One ``(record, source file)`` per (system, split): the newest by ``created_at``. Two
+    """One ``(record, source file)`` per (system or label, split): the newest by ``created_at``. Two
     records of the same pair made with a different system config, examples or generation
     settings are not duplicates but a conflict: ConfigError naming both sources. Rows come
-    in :func:`system_rank` order, whatever order the records were written in."""
+    in :func:`record_rank` order, whatever order the records were written in."""
+    from harness.results import record_label
+
     sources = sources or [None] * len(records)
     chosen: dict[tuple[str, str], tuple[dict, Path | None]] = {}
     for record, source in sorted(zip(records, sources), key=lambda pair: pair[0].get("created_at", "")):
-        key = (record["system"]["name"], record.get("split", {}).get("name", ""))
+        key = (record_label(record), record.get("split", {}).get("name", ""))
         if key in chosen:
             before, before_source = chosen[key]
             old, new = _identity(before), _identity(record)
@@ -90,7 +105,7 @@ def newest_records(records: list[dict], sources: list[Path | None] | None = None
                     f"with different {' and '.join(differing)}; keep one of them (or rename the system) "
                     "before building the leaderboard")
         chosen[key] = (record, source)
-    return sorted(chosen.values(), key=lambda pair: system_rank(pair[0]["system"]["name"]))
+    return sorted(chosen.values(), key=lambda pair: record_rank(pair[0]))
 
 
 def _where(record: dict, source: Path | None) -> str:

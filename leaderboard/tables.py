@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.results import record_label
 from harness.table import Table, add_record_row, table_from_records
 
 from .collect import newest_records
@@ -34,9 +35,9 @@ def multi_split_table(
     for split in splits:
         pairs = [(record, source) for record, source in chosen if record["split"]["name"] == split]
         for record, source in pairs:
-            add_record_row(table, f"{split} · {record['system']['name']}", record, source)
+            add_record_row(table, f"{split} · {record_label(record)}", record, source)
         if pairs:
-            table.groups.append((split, [f"{split} · {record['system']['name']}" for record, _ in pairs]))
+            table.groups.append((split, [f"{split} · {record_label(record)}" for record, _ in pairs]))
     return table
 
 

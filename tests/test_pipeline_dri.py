@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from fake_openai_server import Faults, FakeServer, FakeTeacher
+from harness.catalogs import load_strategy_catalog
 from harness.loaders import load_dialogues
 from plugins.chatpal.augment import load_posts
 from plugins.chatpal.dri import choose_turns
@@ -33,7 +34,10 @@ def test_dri_writes_one_record_per_supporter_turn_in_the_agreed_schema(tmp_path)
     assert first["original"] == {"text": seed.turns[first["turn_index"]].text,
                                  "strategy": seed.turns[first["turn_index"]].strategy}
     assert first["k"] == 3 and len(first["alternatives"]) == 3
-    assert all(set(a) == {"text", "strategy"} and a["strategy"] is None for a in first["alternatives"])
+    # Labelled by default, in the same request: every alternative carries its own catalog name.
+    catalog = load_strategy_catalog("extes")
+    assert all(set(a) == {"text", "strategy"} and catalog.normalize(a["strategy"]) == a["strategy"]
+               for a in first["alternatives"])
     assert first["teacher"]["model"] == "teacher" and len(first["teacher"]["request_keys"]) == 1
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["expansion factor"] == 4.0
@@ -53,10 +57,20 @@ def test_dri_prompt_masks_exactly_the_inpainted_turn(tmp_path):
         assert all(t.text in prompt for i, t in enumerate(seed.turns) if i != index)
 
 
-def test_dri_drops_repeated_replies_and_labels_strategies_on_request(tmp_path):
+def test_no_label_strategies_asks_for_bare_replies(tmp_path):
+    with FakeServer() as server:
+        assert main(["dri", "--data", str(SEEDS), "--limit", "1", "--k", "2", "--no-label-strategies",
+                     "--teacher-url", server.url, "--out", str(tmp_path)]) == 0
+    records = read_jsonl(tmp_path / "dri.jsonl")
+    assert records and all(a["strategy"] is None for r in records for a in r["alternatives"])
+    journal = read_jsonl(tmp_path / "journal.jsonl")
+    assert all("[<strategy>]" not in j["messages"][-1]["content"] for j in journal)
+
+
+def test_dri_drops_repeated_replies_and_labels_strategies_by_default(tmp_path):
     teacher = FakeTeacher(Faults(content={"duplicate": 0.5}))
     with FakeServer(teacher) as server:
-        assert main(["dri", "--data", str(SEEDS), "--limit", "3", "--k", "4", "--label-strategies",
+        assert main(["dri", "--data", str(SEEDS), "--limit", "3", "--k", "4",
                      "--teacher-url", server.url, "--out", str(tmp_path)]) == 0
     records = read_jsonl(tmp_path / "dri.jsonl")
     sizes = [len(r["alternatives"]) for r in records]

@@ -1,4 +1,4 @@
-"""Tokenising student pairs: the shared prompt format, left truncation, loss on the target only."""
+"""Tokenising student pairs: the shared prompt format, whole-turn truncation, loss on the target only."""
 from __future__ import annotations
 
 import pytest
@@ -35,16 +35,15 @@ def strategy_format(max_len: int = 256, with_strategy: bool = True) -> PromptFor
     return PromptFormat(with_strategy, read_prompt_template(default_prompt_path(with_strategy)), max_len)
 
 
-def test_fit_pair_cuts_the_prompt_from_the_left_and_masks_it():
-    feature = fit_pair([1, 2, 3, 4, 5], [8, 9], max_len=5)
-    assert feature == {"input_ids": [3, 4, 5, 8, 9], "attention_mask": [1] * 5,
+def test_fit_pair_joins_prompt_and_target_and_masks_the_prompt():
+    feature = fit_pair([1, 2, 3], [8, 9], max_len=5)
+    assert feature == {"input_ids": [1, 2, 3, 8, 9], "attention_mask": [1] * 5,
                        "labels": [IGNORE_INDEX] * 3 + [8, 9]}
-    assert fit_pair([1, 2], [8, 9], max_len=8)["input_ids"] == [1, 2, 8, 9]
 
 
-def test_fit_pair_drops_a_target_that_leaves_no_room_for_the_prompt():
-    assert fit_pair([1, 2, 3], [7, 8, 9], max_len=3) is None
-    assert fit_pair([1, 2, 3], [7, 8], max_len=3)["input_ids"] == [3, 7, 8]
+def test_fit_pair_never_cuts_tokens_it_refuses_a_pair_too_long():
+    assert fit_pair([1, 2, 3], [7, 8, 9], max_len=5) is None
+    assert fit_pair([1, 2, 3], [], max_len=5) is None
 
 
 def test_labels_hold_exactly_the_tagged_reply_and_eos(tokenizer):
@@ -65,13 +64,33 @@ def test_without_strategy_the_target_is_the_bare_reply_under_the_plain_prompt(to
     assert "square brackets" not in tokenizer.decode(encoded.features[0]["input_ids"])
 
 
-def test_long_pairs_keep_the_end_of_the_context_and_the_whole_target(tokenizer):
-    encoded = encode_pairs(dialogue_pairs(DIALOGUE), tokenizer, strategy_format(max_len=40))
-    feature = encoded.features[1]
-    assert len(feature["input_ids"]) == 40 and encoded.truncated == 2
-    text = tokenizer.decode(feature["input_ids"])
+def test_long_prompts_drop_whole_oldest_turns_and_keep_the_system_prompt(tokenizer):
+    """Rendered by hand with SmolLM2: the last pair's full prompt is 117 tokens, 95 without the
+    first user turn, 80 without the first supporter turn too; the first pair's is 86."""
+    fmt = PromptFormat(True, read_prompt_template(default_prompt_path(True)), max_len=120, max_prompt_tokens=90)
+    encoded = encode_pairs(dialogue_pairs(DIALOGUE), tokenizer, fmt)
+    assert encoded.ids == ["night-shift:1", "night-shift:3"] and encoded.truncated == 1 and encoded.shortened == 0
+    text = tokenizer.decode(encoded.features[1]["input_ids"])
+    assert text.startswith("<|im_start|>system") and DIALOGUE.description in text
+    assert "I have worked nights" not in text and "A month of broken sleep" not in text
+    assert "snapping at my kids" in text
     assert text.endswith("Could blackout curtains and a fixed sleep window help?<|im_end|>")
-    assert "snapping at my kids" in text and "<|im_start|>system" not in text
+
+
+def test_a_long_target_drops_more_turns_and_is_counted(tokenizer):
+    fmt = PromptFormat(True, read_prompt_template(default_prompt_path(True)), max_len=100, max_prompt_tokens=100)
+    encoded = encode_pairs(dialogue_pairs(DIALOGUE), tokenizer, fmt)
+    # the first pair (86 prompt tokens + its reply) cannot fit 100 without its only user turn
+    assert encoded.dropped == ["night-shift:1"] and encoded.ids == ["night-shift:3"]
+    assert encoded.shortened == 1 and encoded.truncated == 1
+    text = tokenizer.decode(encoded.features[0]["input_ids"])
+    assert "A month of broken sleep" not in text and "snapping at my kids" in text
+
+
+def test_the_default_prompt_budget_leaves_room_for_a_reply():
+    assert PromptFormat(True, "", max_len=256).prompt_tokens == 192
+    assert PromptFormat(True, "", max_len=64).prompt_tokens == 32
+    assert PromptFormat(True, "", max_len=64, max_prompt_tokens=50).prompt_tokens == 50
 
 
 def test_all_pairs_longer_than_max_len_is_a_data_error_naming_the_setting(tokenizer):
@@ -90,3 +109,23 @@ def test_the_collator_pads_on_the_right_with_ignored_labels(tokenizer):
     assert batch["input_ids"].shape == (2, len(long["input_ids"]))
     assert batch["labels"][row, -padding:].tolist() == [IGNORE_INDEX] * padding
     assert batch["attention_mask"][row].sum().item() == len(short["input_ids"])
+
+
+@pytest.mark.parametrize("budget", [70, 100, 150, 220, 400])
+def test_fit_messages_drops_the_fewest_oldest_turns_that_fit(tokenizer, budget):
+    from plugins.systems.student_format import context_messages, fit_messages, render_messages
+
+    turns = tuple(Turn("user" if i % 2 == 0 else "ai", f"message {i}: " + "word " * (3 + i)) for i in range(11))
+    messages = context_messages(turns, template="Listen kindly.")
+
+    def length(candidate):
+        return len(tokenizer(render_messages(candidate, tokenizer), add_special_tokens=False)["input_ids"])
+
+    fitted = fit_messages(messages, tokenizer, budget)
+    assert fitted[0] == messages[0] and fitted[-1] == messages[-1]
+    assert fitted[1:] == messages[len(messages) - len(fitted) + 1:]  # a suffix of whole messages
+    dropped = len(messages) - len(fitted)
+    if length(fitted) > budget:  # even system + last message exceed the budget
+        assert len(fitted) == 2
+    if dropped:  # keeping one more message would not fit
+        assert length([messages[0]] + messages[dropped:]) > budget

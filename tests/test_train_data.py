@@ -11,7 +11,7 @@ from harness.errors import ConfigError, DataError
 from harness.loaders import load_dialogues, write_jsonl
 from harness.paths import TASKS_DIR
 from harness.splits import load_split, read_split_spec
-from plugins.chatpal.train.data import (build_training_data, dialogue_pairs, hold_out_dialogues,
+from plugins.chatpal.train.data import (DataSource, build_training_data, dialogue_pairs, hold_out_dialogues,
                                         load_source_dialogues)
 from plugins.chatpal.train.dri_file import dri_source, read_dri_file
 
@@ -68,30 +68,67 @@ def test_every_supporter_turn_with_text_becomes_a_pair_with_the_turns_before_it(
 def test_dri_alternatives_add_pairs_with_the_original_context(tmp_path):
     path = write(tmp_path / "dri.jsonl", dri_line())
     records = read_dri_file(path, CATALOG)
-    data = build_training_data([MOVING], [], (records, dri_source(path, len(records))), valid_fraction=0)
+    data = build_training_data([MOVING], [], (records, dri_source(path, len(records))), valid_fraction=0,
+                               with_strategy=False)
     extra = [p for p in data.train if p.origin == "dri"]
     assert [p.id for p in extra] == ["moving-away:2:dri0", "moving-away:2:dri1"]
     assert [p.response for p in extra] == ["It sounds lonely to come home to quiet rooms.",
                                            "What do your evenings usually look like now?"]
     assert extra[0].context == dialogue_pairs(MOVING)[1].context
-    # an unlabelled alternative keeps the strategy of the turn it replaces
-    assert [p.strategy for p in extra] == ["Emotional Validation", "Reflective Statements"]
+    # an unlabelled alternative never takes the strategy of the turn it replaces
+    assert [p.strategy for p in extra] == ["Emotional Validation", None]
     assert data.stats["dri_pairs"] == 2 and len(data.train) == 5
+    assert data.stats["dri_unlabeled"] == 1 and data.stats["dri_unlabeled_left_out"] == 0
     assert data.sources[-1].kind == "dri" and len(data.sources[-1].sha256) == 64
+
+
+def test_unlabelled_alternatives_are_left_out_of_strategy_tagged_training(tmp_path):
+    path = write(tmp_path / "dri.jsonl", dri_line())
+    records = read_dri_file(path, CATALOG)
+    data = build_training_data([MOVING], [], (records, dri_source(path, 1)), valid_fraction=0)
+    extra = [p for p in data.train if p.origin == "dri"]
+    assert [(p.strategy, p.response) for p in extra] == [
+        ("Emotional Validation", "It sounds lonely to come home to quiet rooms.")]
+    assert data.stats["dri_unlabeled"] == 1 and data.stats["dri_unlabeled_left_out"] == 1
+
+
+def three_alternatives() -> str:
+    return dri_line(alternatives=[{"text": f"Reply number {n}.", "strategy": "Affirmation"} for n in (1, 2, 3)])
+
+
+@pytest.mark.parametrize("k, expected", [(None, 3), (3, 3), (2, 2), (1, 1), (0, 0)])
+def test_dri_k_takes_the_first_k_alternatives_of_each_line(tmp_path, k, expected):
+    path = write(tmp_path / "dri.jsonl", three_alternatives())
+    records = read_dri_file(path, CATALOG)
+    data = build_training_data([MOVING], [], (records, dri_source(path, 1)), valid_fraction=0, dri_k=k)
+    extra = [p.response for p in data.train if p.origin == "dri"]
+    assert extra == [f"Reply number {n}." for n in (1, 2, 3)][:expected]
+    assert data.stats["dri_k"] == expected and data.stats["dri_file_k"] == 3
+    assert data.stats["dri_alternatives_unused"] == 3 - expected
+    assert data.sources[-1].kind == "dri"  # k=0 still records the file
+
+
+def test_dri_k_beyond_the_file_is_an_error_naming_it(tmp_path):
+    path = write(tmp_path / "dri.jsonl", three_alternatives())
+    records = read_dri_file(path, CATALOG)
+    with pytest.raises(DataError, match=r"dri\.jsonl: --dri-k 4 exceeds the 3 alternatives"):
+        build_training_data([MOVING], [], (records, dri_source(path, 1)), valid_fraction=0, dri_k=4)
 
 
 def test_dri_lines_for_dialogues_outside_the_training_data_are_skipped_and_counted(tmp_path):
     path = write(tmp_path / "dri.jsonl", dri_line(), dri_line(dialogue_id="held-out-dialogue"))
     records = read_dri_file(path, CATALOG)
     data = build_training_data([MOVING], [], (records, dri_source(path, 2)), valid_fraction=0)
-    assert data.stats["dri_lines_skipped"] == 1 and data.stats["dri_pairs"] == 2
+    assert data.stats["dri_lines_skipped"] == 1 and data.stats["dri_pairs"] == 1  # the labelled one
 
 
 def test_a_dri_file_for_other_dialogues_is_an_error(tmp_path):
     path = write(tmp_path / "dri.jsonl", dri_line(dialogue_id="someone-else"))
     records = read_dri_file(path, CATALOG)
-    with pytest.raises(DataError, match="no DRI line refers to a dialogue"):
-        build_training_data([MOVING], [], (records, dri_source(path, 1)), valid_fraction=0)
+    source = DataSource("/data/seed_train.jsonl", "0" * 64, "dialogues", 1)
+    with pytest.raises(DataError, match=r"no line of the DRI file .*dri\.jsonl refers to a dialogue of the "
+                                        r"training data \(/data/seed_train\.jsonl; .*'someone-else'"):
+        build_training_data([MOVING], [source], (records, dri_source(path, 1)), valid_fraction=0)
 
 
 def test_an_empty_dri_file_is_an_error(tmp_path):

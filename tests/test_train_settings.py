@@ -37,6 +37,8 @@ def test_flags_reach_the_settings(tmp_path):
     assert (settings.with_strategy, settings.method, settings.dri) == (False, "adapter", "d.jsonl")
     assert settings.lora_targets == ("c_attn",) and settings.learning_rate == 1e-4
     assert settings.load_8bit and not settings.progress
+    assert settings.dri_k is None
+    assert parse("--data", "x.json", "--out", str(tmp_path), "--dri", "d.jsonl", "--dri-k", "0").dri_k == 0
 
 
 def test_accumulation_keeps_the_effective_batch_across_processes(tmp_path):
@@ -50,6 +52,8 @@ def test_accumulation_keeps_the_effective_batch_across_processes(tmp_path):
     ({"max_len": 0}, "--max-len 0"),
     ({"micro_batch": 256}, "--micro-batch 256 exceeds --effective-batch 128"),
     ({"data": []}, "--data names no file"),
+    ({"dri_k": 2}, "--dri-k 2 needs --dri"),
+    ({"dri_k": -1, "dri": "d.jsonl"}, "--dri-k -1 must be a non-negative integer"),
 ])
 def test_bad_settings_are_config_errors_naming_the_flag(tmp_path, overrides, message):
     arguments = {"base": "smollm2", "data": ["x.json"], "out": tmp_path, **overrides}

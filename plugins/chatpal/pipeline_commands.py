@@ -46,7 +46,9 @@ def configure_dri(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--k", type=int, default=4, help="alternative replies asked for per turn (default: 4)")
     parser.add_argument("--fraction", type=float, default=1.0, help="share of supporter turns to inpaint (default: all)")
     parser.add_argument("--limit", type=int, help="first N dialogues only")
-    parser.add_argument("--label-strategies", action="store_true", help="ask the teacher to label each reply with a strategy")
+    parser.add_argument("--label-strategies", action=argparse.BooleanOptionalAction, default=True,
+                        help="the teacher labels each reply with a strategy in the same request (default; "
+                             "--no-label-strategies: unlabelled replies)")
     parser.add_argument("--catalog", default="extes", help="strategy catalog for labels (default: extes)")
     parser.add_argument("--prompts", default="tasks/prompts/dri", help="template folder (default: tasks/prompts/dri)")
     parser.add_argument("--dup-threshold", type=float, default=0.8,

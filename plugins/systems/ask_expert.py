@@ -64,6 +64,8 @@ class AskExpertSystem:
     """Two-stage expert-advised responder (see module doc)."""
 
     name = "ask-expert"
+    display_name = "Ask-Expert"
+    paper_order = 2  # row of the paper's Tables 5 and 7
     description = "Ask-Expert (Zhang et al. 2023a): an expert LLM reasons about the seeker and advises a responder LLM"
 
     def __init__(

@@ -30,6 +30,8 @@ class ChatGPTSystem:
     """OpenAI-compatible chat model answering the dialogue so far (see module doc)."""
 
     name = "chatgpt"
+    display_name = "ChatGPT"
+    paper_order = 1  # row of the paper's Tables 5 and 7
     description = "Chat model behind an OpenAI-compatible API (ChatGPT, vLLM, Ollama, escbench serve) with an ES prompt"
 
     def __init__(

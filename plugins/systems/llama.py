@@ -38,6 +38,8 @@ class LlamaSystem:
     """Vanilla instruct model with the dialogue so far as chat messages (see module doc)."""
 
     name = "llama"
+    display_name = "LLaMA"
+    paper_order = 3  # row of the paper's Tables 5 and 7
     description = "Vanilla LLaMA-family instruct model prompted with the dialogue context"
 
     def __init__(

@@ -11,9 +11,17 @@ adapter. Any generation is parsed the same way: a leading ``[tag]`` becomes
 
 Without ``adapter=PATH`` a student looks in ``<escbench cache>/adapters/<name>`` (where
 training writes it) and fails in ``prepare`` naming the ``adapter`` setting when absent.
+``adapter`` may also name a whole model folder (``escbench train --method full``): it is then
+loaded instead of ``base_model``.
+
+A folder written by ``escbench train`` carries a training card; the system refuses a card that
+does not fit it (strategy tags, DRI use, base weights, prompt, truncation rule), naming the
+system that does, and takes the prompt budget (``max_prompt_tokens``, whole oldest turns
+dropped beyond it, as in training) and ``dri_k`` from it.
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
@@ -42,7 +50,10 @@ class StudentSystem:
 
     name: ClassVar[str] = "student"
     description: ClassVar[str] = "a fine-tuned student"
+    display_name: ClassVar[str] = "Student"
+    paper_order: ClassVar[int | None] = None
     with_strategy: ClassVar[bool] = True
+    uses_dri: ClassVar[bool | None] = None  # None: either
 
     def __init__(
         self,
@@ -65,14 +76,16 @@ class StudentSystem:
                 raise ConfigError(f"system {self.name!r}: {setting}={value!r} must be a positive integer")
         self.adapter = str(adapter) if adapter else str(default_adapter_dir(self.name))
         self.adapter_given = bool(adapter)
-        self.base_model = str(base_model)
+        self.full_model = is_full_model(self.adapter)
+        self.base_model = self.adapter if self.full_model else str(base_model)
         self.catalog_name = catalog
         self.backend_kind = backend
         self.max_context_turns = max_context_turns
         self.max_prompt_tokens = max_prompt_tokens
         self.prompt = PromptFile(self.name, "prompt", prompt or default_prompt_path(self.with_strategy))
         try:
-            self.backend = make_backend(backend, self.base_model, adapter=self.adapter, dtype=dtype, device=device,
+            self.backend = make_backend(backend, self.base_model, adapter=None if self.full_model else self.adapter,
+                                        dtype=dtype, device=device,
                                         load_8bit=load_8bit, trust_remote_code=trust_remote_code)
         except ConfigError as error:
             raise ConfigError(f"system {self.name!r}: {error}") from None
@@ -88,33 +101,58 @@ class StudentSystem:
             raise SystemUnavailableError(self.name, f"setting catalog={self.catalog_name!r}: {error}") from None
 
     def _check_adapter(self) -> None:
-        if not (Path(self.adapter).expanduser() / "adapter_config.json").is_file():
+        if not (Path(self.adapter).expanduser() / "adapter_config.json").is_file() and not self.full_model:
             how = "" if self.adapter_given else " (the default place training writes to)"
             raise SystemUnavailableError(
-                self.name, f"setting adapter={self.adapter!r}: no PEFT adapter there{how}: train one "
-                f"or pass adapter=PATH to an adapter folder for base_model={self.base_model!r}")
+                self.name, f"setting adapter={self.adapter!r}: no PEFT adapter or trained model there{how}: train "
+                f"one or pass adapter=PATH to an adapter folder for base_model={self.base_model!r}")
 
     def _check_training_card(self) -> None:
-        """An adapter trained by ``escbench train`` carries a card: refuse a base model, tag
-        format or prompt other than the ones it was trained with (no silent drift)."""
+        """A student trained by ``escbench train`` carries a card: refuse one that does not fit
+        this system (tags, DRI, base model, prompt, truncation); no silent drift."""
         from plugins.chatpal.train.card import check_student  # the card's one reader
 
         try:
-            check_student(self.adapter, self.base_model, self.with_strategy, self.prompt.text, system=self.name)
+            check_student(self.adapter, self.base_model, self.with_strategy, self.prompt.text, system=self.name,
+                          uses_dri=self.uses_dri)
         except ConfigError as error:
             raise SystemUnavailableError(self.name, str(error)) from None
 
+    def _card(self) -> dict[str, Any] | None:
+        """The training card of the folder (None without one; read once)."""
+        if not hasattr(self, "_card_cache"):
+            from plugins.chatpal.train.card import CARD_JSON, read_card
+
+            folder = Path(self.adapter).expanduser()
+            try:
+                self._card_cache = read_card(folder) if (folder / CARD_JSON).is_file() else None
+            except ConfigError as error:
+                raise SystemUnavailableError(self.name, str(error)) from None
+        return self._card_cache
+
+    def prompt_budget(self) -> int | None:
+        """``max_prompt_tokens`` when given, else the budget the card's student was trained with."""
+        if self.max_prompt_tokens:
+            return self.max_prompt_tokens
+        card = self._card()
+        return card["prompt_format"].get("max_prompt_tokens") if card else None
+
     def config(self) -> dict[str, Any]:
-        """What identifies the outputs: weights, adapter hash, prompt hash, format options."""
+        """What identifies the outputs: weights, adapter hash, prompt hash, format options,
+        and from the card the DRI k the student was trained with (None without DRI or card)."""
         try:
             identity = backend_identity(self.backend_kind, self.backend)
         except ConfigError as error:
             raise self._unavailable(error) from None
         identity["base_model"] = identity.pop("model")
+        if self.full_model:
+            identity.update(_model_identity(self.adapter))
+        card = self._card()
         return {
             "system": self.name, **identity, "with_strategy": self.with_strategy,
             "catalog": self.catalog().name, "prompt": self.prompt.spec, "prompt_sha256": self.prompt.sha256(),
-            "max_context_turns": self.max_context_turns, "max_prompt_tokens": self.max_prompt_tokens,
+            "max_context_turns": self.max_context_turns, "max_prompt_tokens": self.prompt_budget(),
+            "dri_k": ((card.get("training") or {}).get("dri_k") if card else None),
         }
 
     def prepare(self) -> None:
@@ -130,11 +168,13 @@ class StudentSystem:
             raise self._unavailable(error) from None
 
     def messages(self, example: Example) -> list[dict[str, str]]:
-        """The student prompt for one example (oldest turns dropped to fit ``max_prompt_tokens``)."""
+        """The student prompt for one example: whole oldest turns dropped to fit the prompt
+        budget (:meth:`prompt_budget`), the rule training used."""
         messages = context_messages(example, self.with_strategy, self.prompt.text, self.max_context_turns)
         tokenizer = getattr(self.backend, "tokenizer", None)
-        if self.max_prompt_tokens and tokenizer is not None:
-            messages = fit_messages(messages, tokenizer, self.max_prompt_tokens)
+        budget = self.prompt_budget()
+        if budget and tokenizer is not None:
+            messages = fit_messages(messages, tokenizer, budget)
         return messages
 
     def generate(self, examples: Sequence[Example], settings: GenerationSettings,
@@ -152,28 +192,64 @@ class StudentSystem:
         return generations
 
 
+def is_full_model(folder: str) -> bool:
+    """Whether ``folder`` holds a whole model (``--method full``) rather than a PEFT adapter."""
+    path = Path(folder).expanduser()
+    return (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
+
+
+def _model_identity(folder: str) -> dict[str, Any]:
+    """A whole model folder's weights hash (first safetensors file), cached by size and mtime."""
+    path = Path(folder).expanduser().resolve()
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
+        return {"adapter": None, "adapter_sha256": None, "model_sha256": None}
+    stat = weights[0].stat()
+    return {"adapter": None, "adapter_sha256": None,
+            "model_sha256": _weights_sha256(str(weights[0]), stat.st_size, stat.st_mtime_ns)}
+
+
+@functools.lru_cache(maxsize=16)
+def _weights_sha256(path: str, size: int, mtime_ns: int) -> str:
+    from harness.models import file_sha256
+
+    return file_sha256(Path(path))
+
+
 class AugESCStudent(StudentSystem):
     name = "augesc"
     description = "Student fine-tuned on AugESC-recipe dialogues (no strategy labels), without DRI"
+    display_name = "AugESC"
+    paper_order = 4
     with_strategy = False
+    uses_dri = False
 
 
 class AugESCDRIStudent(StudentSystem):
     name = "augesc+dri"
     description = "Student fine-tuned on AugESC-recipe dialogues (no strategy labels), with DRI"
+    display_name = "AugESC+DRI"
+    paper_order = 5
     with_strategy = False
+    uses_dri = True
 
 
 class ChatPalNoDRIStudent(StudentSystem):
     name = "chatpal-w/o-dri"
     description = "ChatPal student fine-tuned on ExTES-style data with strategy prediction, without DRI"
+    display_name = "ChatPal w/o DRI"
+    paper_order = 6
     with_strategy = True
+    uses_dri = False
 
 
 class ChatPalStudent(StudentSystem):
     name = "chatpal"
     description = "ChatPal: student fine-tuned on ExTES-style data with strategy prediction and DRI"
+    display_name = "ChatPal"
+    paper_order = 7
     with_strategy = True
+    uses_dri = True
 
 
 STUDENT_SYSTEMS = [AugESCStudent, AugESCDRIStudent, ChatPalNoDRIStudent, ChatPalStudent]

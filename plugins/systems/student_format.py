@@ -16,6 +16,13 @@ as chat messages and writes the supporter's next message:
 * parsing a generation: :func:`parse_output` splits a leading ``[tag]`` off; the tag becomes
   the predicted strategy when the catalog knows it, and is removed from the text either way.
 
+Truncation (one rule for training and inference, :data:`TRUNCATION`): when the rendered
+prompt has more than the budget of tokens (:func:`prompt_budget`; recorded in the training
+card as ``prompt_format.max_prompt_tokens``), whole oldest context messages are dropped
+(:func:`fit_messages`); the system message (prompt, scene, description) and the last message
+always stay. Training and the student systems both call :func:`render_context` /
+:func:`fit_messages` with that budget, so a context is cut the same way in both.
+
 Training text for one example is ``prompt + target_separator(tokenizer) + target +
 eos_token``; tokenise the prompt with ``add_special_tokens`` only when the tokenizer has no
 chat template (what HFBackend does), and mask the prompt tokens out of the loss.
@@ -41,6 +48,8 @@ PROMPT_DIR = TASKS_DIR / "prompts" / "student"
 PROMPT_WITH_STRATEGY = PROMPT_DIR / "system_strategy.txt"
 PROMPT_WITHOUT_STRATEGY = PROMPT_DIR / "system.txt"
 MAX_TAG_CHARS = 60
+TRUNCATION = "drop-oldest-turns"
+REPLY_RESERVE = 64  # tokens kept free for the reply when no prompt budget is given
 # A leading "[tag]" (optionally followed by ':' or '-') and the reply after it.
 _TAG = re.compile(r"^\s*\[([^\[\]\n]{0,%d})\]\s*[:\-]?\s*" % MAX_TAG_CHARS)
 
@@ -80,19 +89,41 @@ def context_messages(
     return example_to_messages(as_example(source, scene, description), template, max_context_turns)
 
 
+def prompt_budget(max_len: int, max_prompt_len: int | None = None) -> int:
+    """Tokens a student prompt may take for sequences of ``max_len``: ``max_prompt_len`` when
+    given, else ``max_len`` less :data:`REPLY_RESERVE` (but at least half of ``max_len``)."""
+    if max_prompt_len is not None:
+        return max_prompt_len
+    return max(max_len - REPLY_RESERVE, max_len // 2, 1)
+
+
 def fit_messages(messages: list[Message], tokenizer: Any, max_prompt_tokens: int) -> list[Message]:
-    """Drop the oldest context messages until the rendered prompt has at most
-    ``max_prompt_tokens`` tokens; the system message and the last message always stay."""
-    kept = list(messages)
-    first_turn = 1 if kept and kept[0]["role"] == "system" else 0
+    """Drop the fewest oldest context messages (whole turns) that bring the rendered prompt to
+    at most ``max_prompt_tokens`` tokens; the system message and the last message always stay.
 
-    def length(candidate):
-        special = not getattr(tokenizer, "chat_template", None)
-        return len(tokenizer(render_messages(candidate, tokenizer), add_special_tokens=special)["input_ids"])
+    The prompt shrinks as messages are dropped, so the count is found by bisection (a few
+    tokenisations per prompt, also for long dialogues)."""
+    first_turn = 1 if messages and messages[0]["role"] == "system" else 0
+    special = not getattr(tokenizer, "chat_template", None)
 
-    while len(kept) - first_turn > 1 and length(kept) > max_prompt_tokens:
-        del kept[first_turn]
-    return kept
+    def drop(count: int) -> list[Message]:
+        return list(messages[:first_turn]) + list(messages[first_turn + count:])
+
+    def fits(count: int) -> bool:
+        text = render_messages(drop(count), tokenizer)
+        return len(tokenizer(text, add_special_tokens=special)["input_ids"]) <= max_prompt_tokens
+
+    most = max(0, len(messages) - first_turn - 1)  # the last message stays
+    if most == 0 or fits(0):
+        return list(messages)
+    low, high = 1, most  # the answer is in [low, high]; high when nothing smaller fits
+    while low < high:
+        middle = (low + high) // 2
+        if fits(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return drop(low)
 
 
 def render_context(

@@ -11,9 +11,15 @@ student systems (``training_card.md`` is the same for people). Keys:
 * ``prompt_format``: ``module`` (the student format), ``with_strategy``, ``system_prompt``
   (template text, comments removed) with its ``system_prompt_file`` and ``_sha256``,
   ``chat_template`` (bool) and ``chat_template_sha256``, ``target`` (``"[Strategy] response"``
-  or ``"response"``), ``eos_token``, ``max_len``, ``truncation`` (``"left"``),
-  ``strategy_catalog``.
+  or ``"response"``), ``eos_token``, ``max_len``, ``truncation`` (``"drop-oldest-turns"``: whole oldest turns
+  dropped, system prompt kept; see :mod:`plugins.systems.student_format`), ``max_prompt_tokens``
+  (the prompt budget students use at inference too), ``strategy_catalog``.
 * ``data``: input files with sha256 and counts; ``data_stats``: pair counts, drops, truncations.
+* ``training``: what the student learnt from (:func:`training_facts`): ``method``,
+  ``with_strategy``, ``datasets`` (path + sha256 of each dialogue input), ``dri`` (``path``,
+  ``sha256``, ``k`` used, ``file_k`` the most alternatives a line holds; null without DRI),
+  ``dri_k`` and ``unlabeled_alternatives`` (the policy of :mod:`.data`). Student systems check
+  it (:func:`check_student`).
 * ``hyperparameters`` (every setting), ``results`` (final train/valid loss, steps, epochs,
   tokens, wall time, resumed-from step), ``hardware``, ``environment``, ``created``.
 """
@@ -83,28 +89,82 @@ def verify_base_model(card: dict[str, Any], model_spec: str, where: str = "adapt
                           "an adapter trained for this model")
 
 
+# The student system each kind of training fits: (strategy tags, DRI) -> system name.
+FITTING_SYSTEMS = {(True, True): "chatpal", (True, False): "chatpal-w/o-dri",
+                   (False, True): "augesc+dri", (False, False): "augesc"}
+
+
+def trained_with(card: dict[str, Any]) -> tuple[bool, bool]:
+    """``(strategy tags, DRI)`` of a card; DRI means a DRI file was given (``--dri-k 0``
+    included: the k-sweep's first point), read from ``data`` for cards older than ``training``."""
+    training = card.get("training") or {}
+    tags = training.get("with_strategy", card.get("prompt_format", {}).get("with_strategy"))
+    if "dri" in training:
+        return bool(tags), training["dri"] is not None
+    return bool(tags), any(entry.get("kind") == "dri" for entry in card.get("data", []))
+
+
+def fitting_system(card: dict[str, Any]) -> str:
+    """The student system that fits a card (see :data:`FITTING_SYSTEMS`)."""
+    return FITTING_SYSTEMS[trained_with(card)]
+
+
+def describe_training(card: dict[str, Any]) -> str:
+    tags, dri = trained_with(card)
+    return f"{'with' if tags else 'without'} strategy tags and {'with' if dri else 'without'} DRI"
+
+
 def check_student(folder: str | Path, base_model: str, with_strategy: bool, system_prompt: str,
-                  system: str = "student") -> dict[str, Any] | None:
+                  system: str = "student", uses_dri: bool | None = None) -> dict[str, Any] | None:
     """For a student system about to load ``folder``: its card, after checking that the card's
-    base weights, target format and system prompt are the ones the system will use.
+    base weights, target format, truncation rule, system prompt and (``uses_dri`` given) DRI
+    use are the ones the system expects. A whole model (``artifact: model``) is its own base.
 
     Returns None for a folder without a card (an adapter made outside escbench); raises
-    ConfigError naming the setting that differs otherwise.
+    ConfigError naming what differs and the system that fits the card otherwise.
     """
+    from plugins.systems.student_format import TRUNCATION
+
     if not (Path(folder).expanduser() / CARD_JSON).is_file():
         return None
     card = read_card(folder)
-    verify_base_model(card, base_model, where=f"system {system!r}: adapter {folder}")
+    if card.get("artifact") != "model":
+        verify_base_model(card, base_model, where=f"system {system!r}: adapter {folder}")
     trained = card["prompt_format"]
+    fits = f"load it with system {fitting_system(card)!r}"
     if trained["with_strategy"] != with_strategy:
         made = "with" if trained["with_strategy"] else "without"
-        raise ConfigError(f"system {system!r}: adapter {folder} was trained {made} strategy tags "
-                          f"(escbench train --{'' if trained['with_strategy'] else 'no-'}strategy): use a "
-                          f"student system that {'predicts' if trained['with_strategy'] else 'does not predict'} strategies")
+        raise ConfigError(f"system {system!r}: student {folder} was trained {made} strategy tags "
+                          f"(escbench train --{'' if trained['with_strategy'] else 'no-'}strategy) but "
+                          f"{system!r} {'predicts' if with_strategy else 'does not predict'} strategies: {fits}")
+    if uses_dri is not None and trained_with(card)[1] != uses_dri:
+        raise ConfigError(f"system {system!r} expects a student trained {'with' if uses_dri else 'without'} DRI, "
+                          f"but {folder} was trained {describe_training(card)}: {fits}")
+    if trained.get("truncation") != TRUNCATION:
+        raise ConfigError(f"system {system!r}: student {folder} was trained with truncation "
+                          f"{trained.get('truncation')!r}, but students build prompts by {TRUNCATION!r}: "
+                          "train it again with this escbench so training and inference prompts agree")
     if trained["system_prompt"].strip() != system_prompt.strip():
         raise ConfigError(f"system {system!r}: its prompt differs from the one adapter {folder} was trained "
                           f"with ({trained['system_prompt_file']}): pass prompt= that file")
     return card
+
+
+def training_facts(settings: Any, data: Any) -> dict[str, Any]:
+    """The card's ``training`` section from TrainSettings and TrainingData (see module doc)."""
+    from .data import UNLABELED_POLICY
+
+    datasets = [{"path": s.path, "sha256": s.sha256, "kind": s.kind,
+                 **({"dialogue_file": s.dialogue_file, "dialogue_file_sha256": s.dialogue_file_sha256}
+                    if s.dialogue_file else {})}
+                for s in data.sources if s.kind != "dri"]
+    dri_sources = [s for s in data.sources if s.kind == "dri"]
+    dri = None
+    if dri_sources:
+        dri = {"path": dri_sources[0].path, "sha256": dri_sources[0].sha256, "lines": dri_sources[0].count,
+               "k": data.stats.get("dri_k"), "file_k": data.stats.get("dri_file_k")}
+    return {"method": settings.method, "with_strategy": settings.with_strategy, "datasets": datasets,
+            "dri": dri, "dri_k": dri["k"] if dri else None, "unlabeled_alternatives": UNLABELED_POLICY}
 
 
 def write_card(folder: Path, card: dict[str, Any]) -> None:
@@ -119,7 +179,10 @@ def render_markdown(card: dict[str, Any]) -> str:
     rows = [
         ("artifact", card.get("artifact")), ("method", card.get("method")),
         ("base model", f"{base.get('spec')} ({base.get('path')})"),
-        ("target format", fmt.get("target")), ("max length", f"{fmt.get('max_len')} tokens, {fmt.get('truncation')} truncation"),
+        ("target format", fmt.get("target")), ("max length", f"{fmt.get('max_len')} tokens (prompt {fmt.get('max_prompt_tokens')}), "
+                        f"{fmt.get('truncation')} truncation"),
+        ("trained", f"{describe_training(card)}, DRI k={card.get('training', {}).get('dri_k')}; fits system "
+                    f"{fitting_system(card)!r}"),
         ("final train loss", results.get("final_train_loss")), ("final valid loss", results.get("final_valid_loss")),
         ("steps", results.get("steps")), ("epochs", results.get("epochs")),
         ("wall time (s)", results.get("wall_time_s")), ("hardware", card.get("hardware", {}).get("device")),

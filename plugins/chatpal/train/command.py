@@ -34,6 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                       help="dialogue files (ExTES/ESConv JSON, escbench JSONL) or split YAMLs")
     data.add_argument("--partition", default="train", help="partition of split YAMLs in --data (default train)")
     data.add_argument("--dri", metavar="FILE", help="DRI JSONL: each alternative becomes an extra training pair")
+    data.add_argument("--dri-k", type=int, metavar="K",
+                      help="use the first K alternatives of each DRI line (default all; 0: none, the file is still "
+                           "recorded): the k-sweep students k=0..K come from one DRI file")
     data.add_argument("--valid-data", type=_csv, default=[], metavar="FILE[,FILE]",
                       help="validation dialogues (default: hold out --valid-fraction of --data by dialogue)")
     data.add_argument("--valid-fraction", type=float, default=0.05)
@@ -41,7 +44,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--strategy", dest="with_strategy", action=argparse.BooleanOptionalAction, default=True,
                       help="targets are '[Strategy] response' (default) or the bare response")
     data.add_argument("--system-prompt", metavar="FILE", help="student system prompt template (default: tasks/prompts/student/)")
-    data.add_argument("--max-len", type=int, default=256, help="tokens per example; context cut from the left (default 256)")
+    data.add_argument("--max-len", type=int, default=256, help="tokens per example, prompt and reply (default 256)")
+    data.add_argument("--max-prompt-len", type=int, metavar="N",
+                      help="prompt budget: oldest whole turns are dropped beyond it, at training and in the "
+                           "student systems alike (default: --max-len less 64)")
     method = parser.add_argument_group("method")
     method.add_argument("--method", choices=METHODS, default="lora")
     method.add_argument("--lora-r", type=int, default=8)
@@ -82,6 +88,7 @@ def settings_from_args(args: argparse.Namespace) -> TrainSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Train and print where the student went; errors propagate as EscbenchError."""
+    from .card import fitting_system
     from .trainer import train_student
 
     outcome = train_student(settings_from_args(args))
@@ -91,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {kind} to {outcome.out}: {results['steps']} steps, final train loss "
               f"{_number(results['final_train_loss'])}, valid loss {_number(results['final_valid_loss'])}, "
               f"{results['wall_time_s']} s", file=sys.stderr)
-        flag = f"adapter={outcome.out}" if kind == "adapter" else f"model={outcome.out}"
-        print(f"evaluate it with: escbench run --systems chatpal --system-args {flag}", file=sys.stderr)
+        print(f"evaluate it with: escbench run --systems {fitting_system(outcome.card)} "
+              f"--system-args adapter={outcome.out}", file=sys.stderr)
     return 0
 
 

@@ -2,7 +2,10 @@
 
 Every supporter turn with text becomes one :class:`TrainingPair` (the turns before it as
 context, the turn as target). A DRI file (see :mod:`.dri_file`) adds, for each inpainted turn,
-one pair per alternative with the same context. Pairs are plain data; rendering and
+one pair per alternative (the first ``k`` with ``--dri-k``) with the same context. An
+alternative without a strategy label is left out of strategy-tagged training (it never takes
+the original turn's strategy) and trained as it is when targets carry no tags; the card's
+``data_stats`` count both (``dri_unlabeled``, ``dri_unlabeled_left_out``). Pairs are plain data; rendering and
 tokenisation happen in :mod:`.collate` through the shared student format.
 
 Sources are dialogue files (ExTES/ESConv JSON, escbench JSONL) or split YAMLs (then the
@@ -126,21 +129,25 @@ def dialogue_pairs(dialogue: Dialogue) -> list[TrainingPair]:
 
 
 def dri_pairs(
-    records: Sequence[DriRecord], dialogues: dict[str, Dialogue], path: str
-) -> tuple[list[TrainingPair], int]:
-    """Pairs for the DRI alternatives of turns in ``dialogues``; also how many DRI lines were
-    skipped because their dialogue is not among them (another partition or file).
+    records: Sequence[DriRecord], dialogues: dict[str, Dialogue], path: str,
+    k: int | None = None, with_strategy: bool = True,
+) -> tuple[list[TrainingPair], dict[str, int]]:
+    """Pairs for the first ``k`` (None: all) DRI alternatives of turns in ``dialogues``, and
+    counts: ``dri_lines_skipped`` (dialogue not among them: another partition or file),
+    ``dri_alternatives_unused`` (beyond k), ``dri_unlabeled`` (used alternatives without a
+    strategy label) and ``dri_unlabeled_left_out``.
 
-    An alternative without a strategy label keeps the original turn's strategy. DataError
-    (file, line) when a line points at a turn that is not a supporter turn or whose text
-    differs from the original recorded in the DRI file (the files are out of step).
+    Unlabelled alternatives (see :data:`UNLABELED_POLICY`) never inherit the original turn's
+    strategy: with strategy tags they are left out, without tags they train like the rest.
+    DataError (file, line) when a line points at a turn that is not a supporter turn or whose
+    text differs from the original recorded in the DRI file (the files are out of step).
     """
     pairs: list[TrainingPair] = []
-    skipped = 0
+    counts = {"dri_lines_skipped": 0, "dri_alternatives_unused": 0, "dri_unlabeled": 0, "dri_unlabeled_left_out": 0}
     for record in records:
         dialogue = dialogues.get(record.dialogue_id)
         if dialogue is None:
-            skipped += 1
+            counts["dri_lines_skipped"] += 1
             continue
         where = f"line {record.line}"
         if not 0 <= record.turn_index < len(dialogue.turns):
@@ -155,10 +162,22 @@ def dri_pairs(
                             f"{dialogue.id!r}: the DRI file was made from other dialogue data",
                             path, where)
         context = _context(dialogue, record.turn_index)
-        for number, alternative in enumerate(record.alternatives):
+        used = record.alternatives if k is None else record.alternatives[:k]
+        counts["dri_alternatives_unused"] += len(record.alternatives) - len(used)
+        for number, alternative in enumerate(used):
+            if alternative.strategy is None:
+                counts["dri_unlabeled"] += 1
+                if with_strategy:
+                    counts["dri_unlabeled_left_out"] += 1
+                    continue
             pairs.append(TrainingPair(f"{dialogue.id}:{record.turn_index}:dri{number}", context,
-                                      alternative.strategy or turn.strategy, alternative.text, "dri"))
-    return pairs, skipped
+                                      alternative.strategy, alternative.text, "dri"))
+    return pairs, counts
+
+
+# How an alternative the teacher gave no valid strategy label is used (recorded in the card).
+UNLABELED_POLICY = ("left out of strategy-tagged training (never given the original turn's strategy); "
+                    "trained like any alternative when targets carry no tags")
 
 
 def hold_out_dialogues(
@@ -188,13 +207,15 @@ def build_training_data(
     valid_dialogues: Sequence[Dialogue] | None = None,
     valid_fraction: float = 0.05,
     seed: int = 0,
+    dri_k: int | None = None,
+    with_strategy: bool = True,
 ) -> TrainingData:
     """Train/validation pairs from loaded dialogues (and DRI records).
 
     ``valid_dialogues`` given: they are the validation set; otherwise ``valid_fraction`` of
     ``dialogues`` is held out. DRI alternatives are used for training dialogues only, so
-    validation loss is measured on original turns. DataError when nothing is left to train
-    on, naming the inputs.
+    validation loss is measured on original turns; ``dri_k`` and ``with_strategy`` as in
+    :func:`dri_pairs`. DataError when nothing is left to train on, naming the inputs.
     """
     names = ", ".join(source.path for source in sources) or "(no files)"
     if valid_dialogues is None:
@@ -208,16 +229,23 @@ def build_training_data(
     if dri is not None:
         records, dri_source = dri
         by_id = {dialogue.id: dialogue for dialogue in train_dialogues}
-        extra, skipped = dri_pairs(records, by_id, dri_source.path)
         known = {dialogue.id for dialogue in dialogues} | {d.id for d in valid_dialogues}
         if not records:
             raise DataError("the DRI file has no records: drop --dri or pass the file DRI wrote", dri_source.path)
         if not any(record.dialogue_id in known for record in records):
-            raise DataError(f"no DRI line refers to a dialogue in the training data ({names}): "
-                            "pass the DRI file made from these dialogues", dri_source.path)
+            raise DataError(f"no line of the DRI file {dri_source.path} refers to a dialogue of the training data "
+                            f"({names}; its first line names dialogue {records[0].dialogue_id!r}): train on the "
+                            "dialogues the DRI file was made from (e.g. --data runs/expand/dialogues.json for a "
+                            "DRI file made from the expansion), or make the DRI file from this data",
+                            dri_source.path)
+        most = max(len(record.alternatives) for record in records)
+        if dri_k is not None and dri_k > most:
+            raise DataError(f"--dri-k {dri_k} exceeds the {most} alternatives the longest line of the DRI file "
+                            "holds: choose k between 0 and that", dri_source.path)
+        extra, counts = dri_pairs(records, by_id, dri_source.path, dri_k, with_strategy)
         train += extra
         sources = sources + [dri_source]
-        stats.update(dri_pairs=len(extra), dri_lines_skipped=skipped)
+        stats.update(dri_pairs=len(extra), dri_k=most if dri_k is None else dri_k, dri_file_k=most, **counts)
     if not train:
         raise DataError(f"no supporter turns to train on in {names}"
                         + (" after holding out validation dialogues" if valid_dialogues else ""))

@@ -29,12 +29,14 @@ class TrainSettings:
     method: str = "lora"
     with_strategy: bool = True
     dri: str | None = None
+    dri_k: int | None = None  # first k alternatives of each DRI line (None: all; 0: none, file still recorded)
     valid_data: list[str] = field(default_factory=list)
     valid_fraction: float = 0.05
     partition: str = "train"
     catalog: str = "extes"
     system_prompt: str | None = None
     max_len: int = 256
+    max_prompt_len: int | None = None  # prompt budget; None: max_len less 64 reply tokens (student_format)
     lora_r: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.05
@@ -81,6 +83,14 @@ class TrainSettings:
         for flag, value in positive.items():
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{flag} {value!r} must be a positive integer")
+        if self.dri_k is not None:
+            if not isinstance(self.dri_k, int) or isinstance(self.dri_k, bool) or self.dri_k < 0:
+                raise ConfigError(f"--dri-k {self.dri_k!r} must be a non-negative integer")
+            if not self.dri:
+                raise ConfigError(f"--dri-k {self.dri_k} needs --dri naming the DRI file to take alternatives from")
+        if self.max_prompt_len is not None and not 1 <= self.max_prompt_len < self.max_len:
+            raise ConfigError(f"--max-prompt-len {self.max_prompt_len} must be positive and below --max-len "
+                              f"{self.max_len} (the reply needs room)")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"--max-steps {self.max_steps} must be a positive integer")
         if self.epochs <= 0:

@@ -128,7 +128,8 @@ def _load_data(settings: TrainSettings):
     if settings.dri:
         records = read_dri_file(settings.dri, catalog)
         dri = (records, dri_source(settings.dri, len(records)))
-    data = build_training_data(dialogues, sources, dri, valid_dialogues, settings.valid_fraction, settings.seed)
+    data = build_training_data(dialogues, sources, dri, valid_dialogues, settings.valid_fraction, settings.seed,
+                               dri_k=settings.dri_k, with_strategy=settings.with_strategy)
     return data, catalog.name
 
 
@@ -143,7 +144,7 @@ def _prompt_format(settings: TrainSettings):
         template = read_prompt_template(path)
     except OSError as error:
         raise ConfigError(f"--system-prompt {path}: cannot read it ({error})") from None
-    return PromptFormat(settings.with_strategy, template, settings.max_len), path
+    return PromptFormat(settings.with_strategy, template, settings.max_len, settings.max_prompt_len), path
 
 
 def _training_arguments(settings: TrainSettings, has_valid: bool, world_size: int) -> Any:
@@ -191,6 +192,10 @@ def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_se
     from harness.models import file_sha256
     from harness.results import environment_info, now_iso
 
+    from plugins.systems.student_format import TRUNCATION
+
+    from .card import training_facts
+
     fmt, prompt_path = prompt_format
     history = trainer.state.log_history
     chat_template = getattr(tokenizer, "chat_template", None)
@@ -205,12 +210,15 @@ def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_se
             "chat_template": bool(chat_template),
             "chat_template_sha256": _text_sha256(chat_template) if chat_template else None,
             "target": "[Strategy] response" if fmt.with_strategy else "response",
-            "eos_token": tokenizer.eos_token, "max_len": fmt.max_len, "truncation": "left",
+            "eos_token": tokenizer.eos_token, "max_len": fmt.max_len, "truncation": TRUNCATION,
+            "max_prompt_tokens": fmt.prompt_tokens,
             "strategy_catalog": catalog_name,
         },
         "data": [source.to_dict() for source in data.sources],
+        "training": training_facts(settings, data),
         "data_stats": {**data.stats, "train_examples": len(train_set.features),
                        "train_dropped_too_long": len(train_set.dropped), "train_truncated": train_set.truncated,
+                       "train_shortened_for_target": train_set.shortened,
                        "valid_examples": len(valid_set.features), "valid_dropped_too_long": len(valid_set.dropped),
                        "train_tokens": train_set.tokens, "train_target_tokens": train_set.target_tokens},
         "hyperparameters": {**settings.to_dict(), "gradient_accumulation_steps": trainer.args.gradient_accumulation_steps,
