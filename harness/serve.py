@@ -11,7 +11,10 @@ Requests that arrive together are answered in one batch (:class:`MicroBatcher`):
 worker thread owns the model, so concurrent clients get batched generation instead of
 contending for it. What a request's fields mean: ``temperature`` 0 is greedy decoding,
 ``max_tokens`` (or ``max_completion_tokens``) bounds the reply, ``n`` asks for several
-choices, ``seed`` and ``stop`` as in the OpenAI API.
+choices, ``seed`` and ``stop`` as in the OpenAI API. ``response_format`` (``json_schema`` or
+``json_object``) is honoured by grammar-constrained decoding when the responder accepts
+schemas (a served model: :mod:`harness.backends.constrained`); a served system answers it
+with 400.
 
 A served *system* sees each request as an :class:`~harness.data.Example` whose context is
 the request's user/assistant messages; the request's system messages are dropped because
@@ -20,6 +23,7 @@ method (and a served *model*) gets the messages unchanged instead.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import queue
 import sys
@@ -34,6 +38,7 @@ from typing import Any, Callable, Sequence
 from .data import Example, Turn
 from .errors import ConfigError
 from .registry import Generation, GenerationSettings
+from .structured import schema_from_response_format, schema_text
 
 Message = dict[str, str]
 Responder = Callable[[list[list[Message]], GenerationSettings, list[str]], list[Generation]]
@@ -58,6 +63,7 @@ class ChatRequest:
     settings: GenerationSettings
     n: int = 1
     stop: tuple[str, ...] = ()
+    schema: str | None = None  # the response_format's JSON schema as JSON text (key order kept)
 
     def conversation(self) -> list[Message]:
         return [{"role": role, "content": content} for role, content in self.messages]
@@ -121,7 +127,12 @@ def parse_chat_request(body: Any, served_name: str, default_max_tokens: int = 64
         max_new_tokens=_integer({"max_tokens": max_tokens}, "max_tokens", default_max_tokens, 1),
         seed=_integer(body, "seed", 0, 0),
     )
-    return ChatRequest(tuple(messages), settings, _integer(body, "n", 1, 1, MAX_N), tuple(s for s in stop if s))
+    try:
+        schema = schema_from_response_format(body.get("response_format"))
+    except ValueError as error:
+        raise RequestError(400, str(error), "response_format") from None
+    return ChatRequest(tuple(messages), settings, _integer(body, "n", 1, 1, MAX_N), tuple(s for s in stop if s),
+                       schema_text(schema) if schema is not None else None)
 
 
 def conversation_to_example(conversation: Sequence[Message], request_id: str) -> Example:
@@ -152,8 +163,20 @@ def system_responder(system: Any) -> Responder:
 
 
 def backend_responder(backend: Any) -> Responder:
-    """Answer with a backend's ``generate(conversations, settings, stop)`` (messages as sent)."""
-    return lambda conversations, settings, stop: backend.generate(conversations, settings, stop=stop)
+    """Answer with a backend's ``generate(conversations, settings, stop)`` (messages as sent);
+    with ``schemas=`` (one per conversation) when the backend's ``generate`` takes them."""
+    def respond(conversations, settings, stop, schemas=None):
+        if schemas is None:
+            return backend.generate(conversations, settings, stop=stop)
+        return backend.generate(conversations, settings, stop=stop, schemas=schemas)
+
+    respond.accepts_schemas = "schemas" in inspect.signature(backend.generate).parameters
+    return respond
+
+
+def accepts_schemas(responder: Responder) -> bool:
+    """Whether ``responder`` takes ``schemas=`` (set by :func:`backend_responder`)."""
+    return bool(getattr(responder, "accepts_schemas", False))
 
 
 @dataclass
@@ -212,9 +235,12 @@ class MicroBatcher:
             groups.setdefault((item.request.settings, item.request.stop), []).append(item)
         for (settings, stop), items in groups.items():
             conversations = [item.request.conversation() for item in items for _ in range(item.request.n)]
+            schemas = [item.request.schema for item in items for _ in range(item.request.n)]
+            extra = {"schemas": schemas} if any(schemas) else {}
             try:
                 self.calls += 1
-                generations = self.responder(conversations, replace(settings, batch_size=self.max_batch), list(stop))
+                generations = self.responder(conversations, replace(settings, batch_size=self.max_batch), list(stop),
+                                             **extra)
                 if len(generations) != len(conversations):
                     raise RuntimeError(f"responder returned {len(generations)} replies for {len(conversations)} requests")
             except BaseException as error:  # handed to every waiting request
@@ -270,11 +296,19 @@ class _Handler(BaseHTTPRequestHandler):
             if path not in ("/v1/chat/completions", "/chat/completions"):
                 raise RequestError(404, f"no route POST {path}: use /v1/chat/completions")
             request = parse_chat_request(body, self.server.served_name, self.server.default_max_tokens)
+            if request.schema is not None and not accepts_schemas(self.server.batcher.responder):
+                raise RequestError(400, f"response_format with a JSON schema is not supported for "
+                                   f"{self.server.served_name!r} (a served system): serve a model with --model, "
+                                   f"or send the request without response_format (teacher: --no-structured)",
+                                   "response_format")
         except RequestError as error:
             self._error(error)
             return
         try:
             generations = self.server.batcher.submit(request)
+        except ConfigError as error:  # e.g. a schema but no xgrammar: the request cannot be served here
+            self._error(RequestError(400, str(error), "response_format" if request.schema else None))
+            return
         except Exception as error:
             self._error(RequestError(500, f"generation failed: {type(error).__name__}: {error}"))
             return

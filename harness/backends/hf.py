@@ -174,10 +174,14 @@ class HFBackend:
         settings: GenerationSettings,
         stop: list[str] | None = None,
         progress: ProgressCallback | None = None,
+        schemas: Sequence[Any] | None = None,
     ) -> list[GenerationOutput]:
         """One reply per conversation, in order. ``progress(n)`` is called after each batch
-        with the number of conversations finished so far."""
+        with the number of conversations finished so far. ``schemas`` (one JSON schema or None
+        per conversation) constrains those replies to match it (:mod:`.constrained`)."""
         self.load()
+        if schemas is not None and len(schemas) != len(conversations):
+            raise EscbenchError(f"{len(schemas)} schemas for {len(conversations)} conversations: give one (or None) each")
         prompts = [self.render(conversation) for conversation in conversations]
         stops = [s for s in (stop or []) if s]
         if not self.has_chat_template:
@@ -197,6 +201,7 @@ class HFBackend:
                     stops,
                     seed=settings.seed + start,
                     add_special_tokens=not self.has_chat_template,
+                    row_schemas=[schemas[i] for i in indices] if schemas else None,
                 )
             for index, reply in zip(indices, replies):
                 outputs[index] = reply
@@ -271,6 +276,7 @@ def _generate_batch(
     stops: list[str],
     seed: int,
     add_special_tokens: bool,
+    row_schemas: list[Any] | None = None,
 ) -> list[GenerationOutput]:
     """Generate for one left-padded batch of prompts and decode each row."""
     import torch
@@ -290,6 +296,12 @@ def _generate_batch(
         options.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
     if stops:
         options.update(stop_strings=stops, tokenizer=tokenizer)
+    if row_schemas:
+        from .constrained import logits_processors
+
+        processors, overrides = logits_processors(model, tokenizer, row_schemas, settings.do_sample, settings.top_p)
+        if processors:
+            options.update(overrides, logits_processor=processors)
     torch.manual_seed(seed)
     with torch.inference_mode():
         generated = model.generate(**encoded, **options)

@@ -304,10 +304,13 @@ class OpenAIBackend:
         settings: GenerationSettings,
         stop: list[str] | None = None,
         progress: Callable[[int], None] | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> list[Generation]:
         """One reply per conversation, in order: ``text`` trimmed at stops and stripped,
-        ``raw`` as the server sent it, ``usage`` the request's token counts."""
-        results = self.complete(conversations, settings, n=1, stop=stop, progress=progress)
+        ``raw`` as the server sent it, ``usage`` the request's token counts.
+        ``response_format`` is sent with every request (structured outputs)."""
+        results = self.complete(conversations, settings, n=1, stop=stop, progress=progress,
+                                response_format=response_format)
         stops = [s for s in (stop or []) if s]
         return [
             Generation(text=trim_at_stops(result.choices[0], stops).strip(), raw=result.choices[0],
@@ -322,6 +325,7 @@ class OpenAIBackend:
         n: int = 1,
         stop: list[str] | None = None,
         progress: Callable[[int], None] | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> list[ChatResult]:
         """``n`` choices per conversation, one request each, in order (``progress(done)``
         after every finished request)."""
@@ -329,6 +333,8 @@ class OpenAIBackend:
             return []
         self.api_key()  # a missing key fails before anything is sent
         params = request_params(settings, n, stop)
+        if response_format:
+            params["response_format"] = response_format
         return run_coroutine(self._complete_all([list(c) for c in conversations], params, progress))
 
     async def _complete_all(self, conversations, params, progress) -> list[ChatResult]:

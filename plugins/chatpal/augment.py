@@ -19,6 +19,7 @@ from harness.errors import DataError
 
 from .collect import DialogueCollector
 from .prompts import Template
+from .schemas import augment_format
 from .teacher import Teacher, TeacherRequest
 
 POST_KEYS = ("situation", "description", "post", "text")
@@ -85,8 +86,10 @@ class Augmentation:
         self.failed_requests = 0
 
     def request(self, post: Post, sample: int) -> TeacherRequest:
+        qa = self.collector.qa
         return TeacherRequest(self.template.messages(situation=post.text), sample=sample,
-                              tag={"post": post.id, "scene": post.scene})
+                              tag={"post": post.id, "scene": post.scene},
+                              response_format=augment_format(qa.min_turns, qa.max_turns))
 
     def run(self, posts: list[Post], progress: Callable[[int, int], None] | None = None) -> None:
         plan = [(post, sample) for post in posts for sample in range(self.per_post)]

@@ -33,6 +33,7 @@ from .dedup import DuplicateIndex, normalize
 from .extract import NoJSONFound, extract_json
 from .prompts import Template, strategy_list, transcript
 from .qa import normalize_strategy
+from .schemas import dri_format
 from .teacher import Teacher, TeacherReply, TeacherRequest
 
 ITEM = re.compile(r"^\s*(?:\d{1,2}\s*[.):]\s*|[-*\u2022]\s+)(.*\S)\s*$")
@@ -149,7 +150,8 @@ class Inpainting:
         if self.catalog is not None:
             values["strategies"] = strategy_list(self.catalog)
         return TeacherRequest(self.template.messages(**values), sample=0,
-                              tag={"dialogue_id": dialogue.id, "turn_index": index})
+                              tag={"dialogue_id": dialogue.id, "turn_index": index},
+                              response_format=dri_format(self.k, self.catalog))
 
     def record(self, dialogue: Dialogue, index: int, reply: TeacherReply, parsed: Parsed) -> dict:
         original = dialogue.turns[index]

@@ -28,6 +28,7 @@ from harness.errors import ConfigError
 from .collect import DialogueCollector
 from .prompts import Template, example_json, strategy_list
 from .qa import QAOptions
+from .schemas import expansion_format
 from .teacher import Teacher, TeacherRequest
 
 
@@ -124,6 +125,7 @@ class Expansion:
     def __init__(self, settings: ExpandSettings, teacher: Teacher, template: Template, catalog: StrategyCatalog):
         self.settings, self.teacher, self.template = settings, teacher, template
         self.strategies = strategy_list(catalog)
+        self.catalog = catalog
         self.collector = DialogueCollector(settings.qa, settings.dup_threshold)
         for seed in settings.seeds:
             self.collector.add_reference(seed.id, {"content": [{"User" if t.role == "user" else "AI": t.text}
@@ -148,8 +150,10 @@ class Expansion:
         example = self._example(iteration, scene_name, index)
         messages = self.template.messages(strategies=self.strategies, example=example_json(example),
                                           scene=scene.name, scene_description=scene.description or scene.name)
+        answer_format = expansion_format(self.catalog, scene.name, self.settings.qa.min_turns, self.settings.qa.max_turns)
         return TeacherRequest(messages, sample=[iteration, index],
-                              tag={"scene": scene.name, "iteration": iteration, "index": index, "example": example.id})
+                              tag={"scene": scene.name, "iteration": iteration, "index": index, "example": example.id},
+                              response_format=answer_format)
 
     def run(self, progress: Callable[[int, int], None] | None = None,
             after_iteration: Callable[["Expansion"], None] | None = None) -> bool:

@@ -20,6 +20,10 @@ def _add_qa_arguments(parser: argparse.ArgumentParser, min_turns: int = 6) -> No
     group.add_argument("--max-turns", type=int, default=60, help="most utterances (default: 60)")
     group.add_argument("--dup-threshold", type=float, default=0.8,
                        help="word 5-gram Jaccard similarity at which a dialogue is a near duplicate (default: 0.8)")
+    group.add_argument("--min-words", type=int, default=3,
+                       help="an utterance with fewer words counts as short (default: 3)")
+    group.add_argument("--max-short-share", type=float, default=0.25,
+                       help="reject a dialogue when more than this share of its utterances is short (default: 0.25)")
 
 
 def configure_expand(parser: argparse.ArgumentParser) -> None:

@@ -5,8 +5,9 @@
 a rejection. Checks, in order (the first failing one is the reason): the answer holds a
 dialogue (tolerant extraction, :mod:`.extract`), turns have one known speaker and alternate,
 supporter turns carry known strategies (when a catalog is given; names are normalised),
-the scene is the requested one, there is a description (when required) and the length is in
-bounds. Duplicates against everything kept so far are checked by the caller in a fixed
+the scene is the requested one, there is a description (when required), the length is in
+bounds, and the content is not degenerate (:mod:`.degenerate`: placeholder text, an utterance
+said twice, too many utterances of only a word or two). Duplicates against everything kept so far are checked by the caller in a fixed
 order with :class:`~.dedup.DuplicateIndex` (reasons ``exact_duplicate``/``near_duplicate``).
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from harness.catalogs import StrategyCatalog
 from harness.errors import UnknownStrategyError
 from harness.loaders.common import party_of
 
+from .degenerate import degeneracy
 from .extract import NoJSONFound, extract_json
 
 REASONS: dict[str, str] = {
@@ -34,6 +36,9 @@ REASONS: dict[str, str] = {
     "missing_description": "no scenario description",
     "too_short": "fewer utterances than --min-turns",
     "too_long": "more utterances than --max-turns",
+    "placeholder_text": "an utterance or the description is template filler ('...', 'User', 'text', '[response]', lorem ipsum)",
+    "repeated_utterance": "the same utterance twice in one dialogue",
+    "too_few_words": "more than --max-short-share of the utterances have fewer than --min-words words",
     "exact_duplicate": "the same text as a seed or an earlier accepted dialogue",
     "near_duplicate": "shingle similarity to a seed or an earlier accepted dialogue reaches --dup-threshold",
 }
@@ -57,6 +62,8 @@ class QAOptions:
     min_turns: int = 6
     max_turns: int = 60
     require_description: bool = True
+    min_words: int = 3  # an utterance with fewer words is "short"...
+    max_short_share: float = 0.25  # ...and a dialogue with a larger share of short ones is rejected
 
 
 @dataclass
@@ -153,6 +160,10 @@ def _dialogue(payload: Any, requested_scene: str | None, options: QAOptions) -> 
         raise Rejected("too_short", f"{len(content)} utterances, fewer than {options.min_turns}")
     if len(content) > options.max_turns:
         raise Rejected("too_long", f"{len(content)} utterances, more than {options.max_turns}")
+    problem = degeneracy([next(iter(turn.values())) for turn in content], description,
+                         options.min_words, options.max_short_share)
+    if problem is not None:
+        raise Rejected(*problem)
     return {"scene": requested_scene, "description": description, "content": content}
 
 

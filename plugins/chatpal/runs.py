@@ -52,6 +52,11 @@ def _finish(out: Path, teacher: Teacher, journal: Journal, data: dict, rejects: 
         print(f"wrote {path}", file=sys.stderr)
 
 
+def _content_checks(args: argparse.Namespace) -> dict:
+    """QA's degenerate-content thresholds from --min-words / --max-short-share (when given)."""
+    return {name: getattr(args, name) for name in ("min_words", "max_short_share") if getattr(args, name, None) is not None}
+
+
 def run_expand(args: argparse.Namespace) -> int:
     from harness.catalogs import load_strategy_catalog
     from harness.loaders import load_dialogues
@@ -67,7 +72,7 @@ def run_expand(args: argparse.Namespace) -> int:
         seeds=seeds, scenes=scenes, weights=load_weights(args.distribution, scenes), per_scene=args.per_scene,
         iterations=args.iterations, refill_rounds=args.refill_rounds, example_scene=args.example_scene,
         seed=args.seed, dup_threshold=args.dup_threshold,
-        qa=QAOptions(catalog=catalog, min_turns=args.min_turns, max_turns=args.max_turns))
+        qa=QAOptions(catalog=catalog, min_turns=args.min_turns, max_turns=args.max_turns, **_content_checks(args)))
     template = load_template(args.prompts)
     with Journal(journal_path(args)) as journal:
         teacher = build_teacher(args, journal, task="expand")
@@ -131,7 +136,7 @@ def run_augment(args: argparse.Namespace) -> int:
         posts = posts[: args.limit]
     template = load_template(args.prompts)
     collector = DialogueCollector(QAOptions(catalog=None, min_turns=args.min_turns, max_turns=args.max_turns,
-                                            require_description=False), args.dup_threshold)
+                                            require_description=False, **_content_checks(args)), args.dup_threshold)
     with Journal(journal_path(args)) as journal:
         teacher = build_teacher(args, journal, task="augment")
         augmentation = Augmentation(teacher, template, collector, per_post=args.per_post)

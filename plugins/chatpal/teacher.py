@@ -47,11 +47,13 @@ class TeacherSettings:
 @dataclass
 class TeacherRequest:
     """One prompt. ``sample`` tells apart repeated requests with equal messages (any JSON value);
-    ``tag`` is recorded in the journal for people (scene, dialogue id...) but is not hashed."""
+    ``tag`` is recorded in the journal for people (scene, dialogue id...) but is not hashed.
+    ``response_format`` (see :mod:`.schemas`) is sent when the teacher is ``structured``."""
 
     messages: list[dict[str, str]]
     sample: Any = 0
     tag: dict[str, Any] = field(default_factory=dict)
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass
@@ -96,12 +98,13 @@ class Teacher:
 
     def __init__(self, backend: OpenAIBackend, journal: Journal, settings: TeacherSettings = TeacherSettings(),
                  rpm: float | None = None, tpm: float | None = None, prices: PriceTable | None = None,
-                 task: str = "teacher"):
+                 task: str = "teacher", structured: bool = True):
         for name, value in (("rpm", rpm), ("tpm", tpm)):
             if value is not None and value <= 0:
                 raise ConfigError(f"teacher setting --{name} must be > 0, got {value!r}")
         self.backend, self.journal, self.settings = backend, journal, settings
         self.rpm, self.tpm, self.task = rpm, tpm, task
+        self.structured = structured  # send each request's response_format (--no-structured: prompt only)
         self.prices = prices or PriceTable({})
         self.usage = Usage()
         self._checked = False
@@ -114,7 +117,10 @@ class Teacher:
         settings = GenerationSettings(do_sample=self.settings.temperature > 0, temperature=self.settings.temperature,
                                       top_p=self.settings.top_p, max_new_tokens=self.settings.max_tokens,
                                       seed=_sample_seed(self.settings.seed, request.sample))
-        return request_params(settings, n=1, stop=None)
+        params = request_params(settings, n=1, stop=None)
+        if self.structured and request.response_format:
+            params["response_format"] = request.response_format
+        return params
 
     def key_for(self, request: TeacherRequest) -> str:
         return request_key(self.model, request.messages, self.params_for(request), request.sample)
@@ -181,6 +187,8 @@ class Teacher:
                 except BackendSettingError:
                     raise
                 except Exception as error:  # noqa: BLE001 - one failed request must not stop the run
+                    if "response_format" in params and _rejects_response_format(error):
+                        raise StructuredOutputRejected(self.backend.base_url, error) from None
                     detail = str(error) if isinstance(error, EscbenchError) else f"{type(error).__name__}: {error}"
                     replies[key] = TeacherReply(key, error=detail)
                     self.usage.failed += 1
@@ -209,6 +217,20 @@ class Teacher:
             "parsed": _safe_parse(parse, request, reply),
             "elapsed_s": round(elapsed_s, 3), "finished_at": round(time.time(), 3),
         })
+
+
+class StructuredOutputRejected(ConfigError):
+    """The server refused ``response_format``: the run stops (every request would fail)."""
+
+    def __init__(self, base_url: str, error: BaseException):
+        super().__init__(f"the teacher at {base_url} rejects structured outputs (response_format json_schema): "
+                         f"{error}. Run again with --no-structured to ask for the format in the prompt only")
+
+
+def _rejects_response_format(error: BaseException) -> bool:
+    """True for an HTTP 400 whose message is about response_format / json_schema."""
+    message = str(error).lower()
+    return "http 400" in message and any(word in message for word in ("response_format", "json_schema", "structured"))
 
 
 def _safe_parse(parse: Parser | None, request: TeacherRequest, reply: TeacherReply) -> Any:

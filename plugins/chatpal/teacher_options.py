@@ -37,6 +37,10 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--top-p", type=float, default=1.0)
     group.add_argument("--max-tokens", type=int, default=2048, help="longest answer in tokens (default: 2048)")
     group.add_argument("--seed", type=int, default=0, help="seed for sampling and for every random choice (default: 0)")
+    group.add_argument("--structured", action=argparse.BooleanOptionalAction, default=True,
+                       help="send the JSON schema of the expected answer as response_format (structured outputs; "
+                       "default: on); --no-structured asks for the format in the prompt only, for servers that "
+                       "reject response_format")
     group.add_argument("--journal", type=Path, help="request journal (default: OUT/journal.jsonl); a re-run "
                        "with the same settings resumes from it and sends nothing twice")
     group.add_argument("--prices", type=Path, help="price table YAML (default: tasks/teacher/prices.yaml)")
@@ -56,7 +60,7 @@ def build_teacher(args: argparse.Namespace, journal, task: str):
     settings = TeacherSettings(temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens,
                                seed=args.seed)
     return Teacher(backend, journal, settings, rpm=args.rpm, tpm=args.tpm, prices=PriceTable.load(args.prices),
-                   task=task)
+                   task=task, structured=getattr(args, "structured", True))
 
 
 def journal_path(args: argparse.Namespace) -> Path:

@@ -11,9 +11,13 @@ Each stage has its own backend: ``openai`` (an OpenAI-compatible server: ``*_mod
 folder, a ``.gguf`` file or ``smollm2``). ``responder_*`` settings default to the
 expert's. The strategy the expert names (its ``Strategy:`` line) is recorded as the
 predicted strategy; ``raw`` keeps the expert's answer and the responder's output.
+With ``structured_advice`` (default) the expert request carries the JSON schema of its
+answer (:mod:`.expert_advice`) as ``response_format`` (an ``hf`` expert decodes under its
+grammar); the JSON is turned back into the four lines before the responder sees it.
 """
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import replace
 from typing import Any, Callable, Sequence
@@ -25,6 +29,7 @@ from harness.registry import Generation, GenerationSettings
 
 from .backend_choice import backend_identity, make_backend, unavailable
 from .chat import example_to_messages
+from .expert_advice import advice_format, advice_lines
 from .templates import PromptFile
 
 PROMPTS = "tasks/prompts/ask_expert"
@@ -89,6 +94,7 @@ class AskExpertSystem:
         timeout: float = 60.0,
         dtype: str = "auto",
         device: str = "auto",
+        structured_advice: bool = True,
     ):
         self.values = {
             "expert_backend": expert_backend, "expert_model": str(expert_model),
@@ -101,6 +107,7 @@ class AskExpertSystem:
         if not isinstance(advice_max_tokens, int) or advice_max_tokens < 1:
             raise ConfigError(f"system {self.name!r}: advice_max_tokens={advice_max_tokens!r} must be a positive integer")
         self.advice_max_tokens = advice_max_tokens
+        self.structured_advice = bool(structured_advice)
         self.max_context_turns = max_context_turns
         self.catalog_name = catalog
         shared = {"concurrency": concurrency, "max_retries": max_retries, "timeout": timeout, "dtype": dtype, "device": device}
@@ -135,6 +142,7 @@ class AskExpertSystem:
             "expert": backend_identity(self.values["expert_backend"], self.expert),
             "responder": backend_identity(self.values["responder_backend"], self.responder),
             "catalog": self.catalog().name, "advice_max_tokens": self.advice_max_tokens,
+            "structured_advice": self.structured_advice,
             "max_context_turns": self.max_context_turns,
         }
         for setting, prompt in self.prompts.items():
@@ -166,6 +174,19 @@ class AskExpertSystem:
         system = self.prompts["expert_system_prompt"].text
         return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
 
+    def _advice_format(self, count: int) -> dict[str, Any]:
+        """The expert backend's keyword for the advice schema: ``response_format`` for an
+        OpenAI-compatible server, ``schemas`` for a local model; none if off or unsupported."""
+        if not self.structured_advice:
+            return {}
+        parameters = inspect.signature(self.expert.generate).parameters
+        answer_format = advice_format(self.catalog())
+        if "response_format" in parameters:
+            return {"response_format": answer_format}
+        if "schemas" in parameters:
+            return {"schemas": [answer_format["json_schema"]["schema"]] * count}
+        return {}
+
     def responder_messages(self, example: Example, advice: str) -> list[dict[str, str]]:
         """Stage-2 messages: system prompt carrying the advice, then the dialogue."""
         template = self.prompts["responder_prompt"].text.replace("{advice}", advice.strip() or "(none)")
@@ -175,7 +196,10 @@ class AskExpertSystem:
                  progress: Callable[[int], None] | None = None) -> list[Generation]:
         """Advice for every example, then replies; one Generation per example, in order."""
         advice_settings = replace(settings, max_new_tokens=self.advice_max_tokens)
-        advice = self.expert.generate([self.expert_messages(e) for e in examples], advice_settings)
+        advice = self.expert.generate([self.expert_messages(e) for e in examples], advice_settings,
+                                      **self._advice_format(len(examples)))
+        for expert_out in advice:
+            expert_out.text = advice_lines(expert_out.text)
         replies = self.responder.generate(
             [self.responder_messages(e, a.text) for e, a in zip(examples, advice)], settings)
         catalog = self.catalog()

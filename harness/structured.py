@@ -1,0 +1,87 @@
+"""Structured outputs: JSON schemas of expected answers and the ``response_format`` that asks
+an OpenAI-compatible server for them.
+
+Schemas built here stay inside the subset OpenAI's strict mode accepts (every object lists
+all its properties as required and sets ``additionalProperties: false``; strings, enums,
+arrays with ``minItems``/``maxItems``, ``anyOf``), so the same request works against
+OpenAI, vLLM, SGLang and ``escbench serve``. :func:`schema_from_response_format` is the
+server side: it reads a request's ``response_format`` back into a schema, or says what is
+wrong with it (ValueError, for the server to answer with HTTP 400).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Sequence
+
+Schema = dict[str, Any]
+NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+ANY_JSON_OBJECT: Schema = {"type": "object"}
+
+
+def text() -> Schema:
+    return {"type": "string"}
+
+
+def one_of_strings(values: Sequence[str]) -> Schema:
+    """A string that must be one of ``values`` (kept in the given order, duplicates dropped)."""
+    unique = list(dict.fromkeys(values))
+    if not unique:
+        raise ValueError("an enum needs at least one value")
+    return {"type": "string", "enum": unique}
+
+
+def strict_object(properties: dict[str, Schema]) -> Schema:
+    """An object with exactly ``properties``, all required, in this order."""
+    return {"type": "object", "properties": dict(properties), "required": list(properties),
+            "additionalProperties": False}
+
+
+def array_of(items: Schema, min_items: int, max_items: int | None = None) -> Schema:
+    """An array of ``items`` with ``min_items`` to ``max_items`` entries (None: no upper bound)."""
+    if min_items < 0 or (max_items is not None and max_items < min_items):
+        raise ValueError(f"array bounds {min_items}..{max_items} are not a valid range")
+    schema: Schema = {"type": "array", "items": items, "minItems": min_items}
+    if max_items is not None:
+        schema["maxItems"] = max_items
+    return schema
+
+
+def schema_text(schema: Schema) -> str:
+    """The schema as compact JSON keeping its key order (the order properties are generated in)."""
+    return json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+
+
+def schema_hash(schema: Schema) -> str:
+    """sha256 of :func:`schema_text` (what grammar caches are keyed by; key order counts, since
+    properties are generated in that order)."""
+    return hashlib.sha256(schema_text(schema).encode("utf-8")).hexdigest()
+
+
+def response_format(name: str, schema: Schema, strict: bool = True) -> dict[str, Any]:
+    """The chat-completions ``response_format`` asking for JSON that matches ``schema``."""
+    if not name or not set(name) <= NAME_CHARACTERS or len(name) > 64:
+        raise ValueError(f"schema name {name!r} must be 1-64 letters, digits, '_' or '-'")
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": strict}}
+
+
+def schema_from_response_format(value: Any) -> Schema | None:
+    """The JSON schema a request's ``response_format`` asks for: None for absent or
+    ``{"type": "text"}``, :data:`ANY_JSON_OBJECT` for ``json_object``; ValueError (a message
+    naming the field) for anything else malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("response_format must be an object such as {\"type\": \"json_schema\", ...}")
+    kind = value.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return dict(ANY_JSON_OBJECT)
+    if kind != "json_schema":
+        raise ValueError(f"response_format.type={kind!r} must be text, json_object or json_schema")
+    spec = value.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema", {}), dict):
+        raise ValueError("response_format.json_schema must be an object with a 'schema' object")
+    schema = spec.get("schema")
+    return dict(schema) if schema else dict(ANY_JSON_OBJECT)
