@@ -13,7 +13,10 @@ Schema (every key but ``split`` and ``source`` is optional)::
     partition:                         # deterministic, by hash of (seed, dialogue id)
       ratios: {train: 0.8, valid: 0.1, test: 0.1}
       seed: 13
-      use: test
+      use: test                        # train | valid | test
+    # or, scene-stratified (N test and M valid dialogues per scene, the rest train):
+    # partition: {stratify: scene, per_stratum: {test: 1, valid: 0}, seed: 13, use: test}
+    # (rules in harness/partitions.py)
     filters:
       scenes: [..]                     # keep only these scenes
       exclude_scenes: [..]
@@ -39,8 +42,7 @@ import yaml
 
 from .data import Dialogue, Example, example_to_dict
 from .errors import ConfigError, DataError
-
-PARTITIONS = ("train", "valid", "test")
+from .partitions import PARTITIONS, assign_partitions, check_partition, partition_of  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -107,11 +109,7 @@ def read_split_spec(path: Path) -> SplitSpec:
         raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")
     partition = raw.get("partition")
     if partition is not None:
-        ratios = partition.get("ratios", {})
-        if set(ratios) - set(PARTITIONS) or abs(sum(ratios.values()) - 1.0) > 1e-6:
-            raise ConfigError(f"{path}: partition.ratios must use {PARTITIONS} and sum to 1, got {ratios}")
-        if partition.get("use", "test") not in ratios:
-            raise ConfigError(f"{path}: partition.use {partition.get('use')!r} is not one of {sorted(ratios)}")
+        partition = check_partition(partition, path)
     return SplitSpec(
         name=str(raw["split"]), path=path, description=raw.get("description", ""),
         source=dict(raw["source"]), partition=partition, filters=dict(raw.get("filters") or {}),
@@ -142,18 +140,6 @@ def resolve_source(spec: SplitSpec) -> Path:
     return candidate
 
 
-def partition_of(dialogue_id: str, ratios: dict[str, float], seed: int) -> str:
-    """Partition name for a dialogue id: stable under reordering and file growth."""
-    digest = hashlib.sha256(f"{seed}:{dialogue_id}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") / 2**64
-    cumulative = 0.0
-    for name in PARTITIONS:
-        cumulative += ratios.get(name, 0.0)
-        if point < cumulative:
-            return name
-    return [name for name in PARTITIONS if ratios.get(name)][-1]
-
-
 def _scenes_in_file(path: Path) -> set[str]:
     def walk(node: Any):
         if isinstance(node, dict):
@@ -176,8 +162,10 @@ def select_dialogues(spec: SplitSpec, dialogues: list[Dialogue], partition: str 
     selected = dialogues
     if spec.partition:
         use = partition or spec.partition.get("use", "test")
-        ratios, seed = spec.partition["ratios"], int(spec.partition.get("seed", 0))
-        selected = [d for d in selected if partition_of(d.id, ratios, seed) == use]
+        if use not in PARTITIONS:
+            raise ConfigError(f"{spec.path}: partition {use!r} asked for is not one of {list(PARTITIONS)}")
+        assigned = assign_partitions(spec.partition, selected)
+        selected = [d for d in selected if assigned[d.id] == use]
     keep = spec.filters.get("scenes")
     drop = set(spec.filters.get("exclude_scenes") or ())
     if spec.filters.get("exclude_scenes_file"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import pytest
 
@@ -108,3 +109,74 @@ def test_bad_split_yaml_names_the_file_and_key(tmp_path):
     bad.write_text("split: x\nsource: {path: a.json}\npartition: {ratios: {train: 0.9, test: 0.2}}\n")
     with pytest.raises(ConfigError, match="sum to 1"):
         read_split_spec(bad)
+
+
+def _write_scenes(path, per_scene: dict[str, int]) -> None:
+    dialogues, n = [], 0
+    for scene, count in per_scene.items():
+        for _ in range(count):
+            dialogues.append({"id": f"s{n:03d}", "scene": scene, "description": "x", "content": [
+                {"User": f"hello {n}"}, {"AI": f"reply {n}", "AI Strategy": "Others"}]})
+            n += 1
+    path.write_text(json.dumps(dialogues))
+
+
+STRATIFIED = "partition: {stratify: scene, per_stratum: {test: 1, valid: 1}, seed: 13, use: %s}\n"
+
+
+def test_stratified_partition_puts_the_asked_number_of_each_scene_in_test_and_valid(tmp_path):
+    _write_scenes(tmp_path / "data.json", {"Academic Stress": 5, "Anxiety and Panic": 4, "Caregiver Support": 1})
+    parts = {use: load_split(_spec(tmp_path, STRATIFIED % use)).dialogues for use in ("train", "valid", "test")}
+    scenes = {use: sorted(d.scene for d in dialogues) for use, dialogues in parts.items()}
+    # hand count: 1 test + 1 valid per scene, the rest train; a one-dialogue scene fills test only
+    assert scenes["test"] == ["Academic Stress", "Anxiety and Panic", "Caregiver Support"]
+    assert scenes["valid"] == ["Academic Stress", "Anxiety and Panic"]
+    assert scenes["train"] == ["Academic Stress"] * 3 + ["Anxiety and Panic"] * 2
+    ids = [d.id for dialogues in parts.values() for d in dialogues]
+    assert sorted(ids) == [f"s{i:03d}" for i in range(10)]
+
+
+def test_stratified_test_dialogue_is_the_lowest_hash_of_seed_and_id_in_its_scene(tmp_path):
+    import hashlib
+
+    _write_scenes(tmp_path / "data.json", {"Academic Stress": 6})
+    test = load_split(_spec(tmp_path, STRATIFIED % "test")).dialogues
+    by_hash = sorted((hashlib.sha256(f"13:s{i:03d}".encode()).hexdigest(), f"s{i:03d}") for i in range(6))
+    assert [d.id for d in test] == [by_hash[0][1]]
+
+
+def test_stratified_partition_ignores_file_order_and_other_scenes(tmp_path):
+    _write_scenes(tmp_path / "data.json", {"Academic Stress": 4, "Anxiety and Panic": 4})
+    spec = _spec(tmp_path, STRATIFIED % "test")
+    before = {d.id for d in load_split(spec).dialogues}
+    items = json.loads((tmp_path / "data.json").read_text())
+    random.Random(3).shuffle(items)
+    items.append({"id": "zz-new", "scene": "Caregiver Support", "description": "x",
+                  "content": [{"User": "hi"}, {"AI": "hello", "AI Strategy": "Others"}]})
+    (tmp_path / "data.json").write_text(json.dumps(items))
+    assert {d.id for d in load_split(spec).dialogues} == before | {"zz-new"}
+
+
+@pytest.mark.parametrize("partition, complaint", [
+    ("{stratify: topic, per_stratum: {test: 1}}", "partition.stratify must be one of ['scene']"),
+    ("{stratify: scene}", "partition.per_stratum must map"),
+    ("{stratify: scene, per_stratum: {test: -1}}", "partition.per_stratum.test must be a whole number"),
+    ("{stratify: scene, per_stratum: {test: 0.5}}", "partition.per_stratum.test must be a whole number"),
+    ("{stratify: scene, per_stratum: {train: 3}}", "partition.per_stratum.train: only 'test' and 'valid'"),
+    ("{stratify: scene, per_stratum: {test: 1}, use: dev}", "partition.use 'dev' is not one of"),
+    ("{stratify: scene, per_stratum: {test: 1}, ratios: {test: 1.0}}", "either 'ratios' or 'stratify'"),
+    ("{stratify: scene, per_stratum: {test: 1}, seed: abc}", "partition.seed must be an integer"),
+    ("{stratify: scene, per_stratum: {test: 1}, shuffle: true}", "unknown key(s) partition.['shuffle']"),
+    ("{seed: 3}", "partition needs 'ratios'"),
+])
+def test_bad_partition_names_the_yaml_and_the_key(tmp_path, partition, complaint):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"split: x\nsource: {{path: a.json}}\npartition: {partition}\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: .*" + re.escape(complaint)):
+        read_split_spec(bad)
+
+
+def test_asking_for_an_unknown_partition_is_a_config_error(tmp_path):
+    _write_scenes(tmp_path / "data.json", {"Academic Stress": 2})
+    with pytest.raises(ConfigError, match="split.yaml: partition 'dev' asked for is not one of"):
+        load_split(_spec(tmp_path, STRATIFIED % "test"), partition="dev")

@@ -211,7 +211,7 @@ def test_validation_dialogues_are_held_out_whole_and_deterministically():
     dialogues = load_dialogues(TASKS_DIR / "seed" / "seed_dialogues.json").dialogues
     train, valid = hold_out_dialogues(dialogues, 0.1, seed=7)
     again_train, again_valid = hold_out_dialogues(list(reversed(dialogues)), 0.1, seed=7)
-    assert len(valid) == 7 and len(train) == 65
+    assert len(valid) == len(dialogues) // 10 and len(train) == len(dialogues) - len(dialogues) // 10  # floor of 10%
     assert {d.id for d in valid} == {d.id for d in again_valid}
     assert {d.id for d in hold_out_dialogues(dialogues, 0.1, seed=8)[1]} != {d.id for d in valid}
     assert hold_out_dialogues([MOVING, EXAM], 0.05, seed=0)[1] != []  # at least one dialogue
