@@ -133,3 +133,42 @@ def test_scripted_teacher_answers_pass_pipeline_qa():
     assert len(parsed.replies) == 3 and all(strategy for _, strategy in parsed.replies)
     augment = load_template("tasks/prompts/augment").messages(situation="I lost my job last week.")
     assert check_dialogue(answer(augment), None, QAOptions(catalog=None, require_description=False)).ok
+
+
+def test_scripted_teacher_answers_structured_requests_with_schema_valid_json():
+    import jsonschema
+
+    from harness.catalogs import load_strategy_catalog
+    from plugins.chatpal.dri import parse_replies
+    from plugins.chatpal.experiment.scripted_teacher import answer
+    from plugins.chatpal.qa import QAOptions, check_dialogue
+    from plugins.chatpal.schemas import dialogue_schema, replies_schema
+    from plugins.systems.expert_advice import advice_schema
+
+    catalog = load_strategy_catalog("extes")
+    request = [{"role": "user", "content": "any prompt"}]
+    for schema in (dialogue_schema(catalog, "Work Stress", 8, 60), dialogue_schema(None, None, 6, 60),
+                   replies_schema(4, catalog), replies_schema(4, None), advice_schema(catalog)):
+        jsonschema.validate(json.loads(answer(request, schema)), schema)
+    labelled = answer(request, dialogue_schema(catalog, "Work Stress", 8, 60))
+    assert check_dialogue(labelled, "Work Stress", QAOptions(catalog=catalog, min_turns=8)).ok
+    parsed = parse_replies(answer(request, replies_schema(4, catalog)), "original", 4, catalog)
+    assert len(parsed.replies) == 4 and all(strategy for _, strategy in parsed.replies)
+
+
+def test_scripted_endpoint_serves_response_format_over_http(tmp_path):
+    import urllib.request
+
+    from harness.catalogs import load_strategy_catalog
+    from plugins.chatpal.experiment.teacher_endpoint import TeacherEndpoint
+    from plugins.chatpal.schemas import dri_format
+
+    body = {"model": "teacher", "messages": [{"role": "user", "content": "hello"}],
+            "response_format": dri_format(3, load_strategy_catalog("extes"))}
+    with TeacherEndpoint({"endpoint": "scripted", "model": "teacher"}, tmp_path) as endpoint:
+        request = urllib.request.Request(f"{endpoint.url}/chat/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            payload = json.loads(response.read())
+    replies = json.loads(payload["choices"][0]["message"]["content"])["replies"]
+    assert len(replies) == 3 and payload["choices"][0]["finish_reason"] == "stop"
