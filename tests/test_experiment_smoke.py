@@ -19,10 +19,10 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 SEVEN = ("llama", "chatgpt", "ask-expert", "augesc", "augesc+dri", "chatpal-w/o-dri", "chatpal")
 SPLITS = ("seed", "seed_new_scenes")
-# Files that record when or how fast something ran, or which port a server had: compared by
-# content elsewhere (records: scores and samples), never by hash.
-TIMED = {"journal.jsonl", "report.json", "report.md", "training_card.json", "run.yaml", "key.json",
-         "train_log.jsonl"}
+# Files that record when or how fast something ran, which port a server had or the output
+# folder's absolute path: compared by content elsewhere (records: scores and samples), never by hash.
+VARYING = {"journal.jsonl", "report.json", "report.md", "training_card.json", "run.yaml", "key.json",
+           "train_log.jsonl", "stats.json", "stats.md"}
 
 
 def readme_smoke_commands() -> list[str]:
@@ -120,7 +120,7 @@ def test_no_test_dialogue_reaches_training_or_the_teacher(smoke):
 def _comparable(out: Path) -> dict:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     hashes = {path: a["sha256"] for path, a in manifest["artefacts"].items()
-              if Path(path).name not in TIMED and not re.match(r"evaluate/[^/]+/[^/]+\.json$", path)
+              if Path(path).name not in VARYING and not re.match(r"evaluate/[^/]+/[^/]+\.json$", path)
               and not path.startswith("publish/")}
     scores = {f"{k[0]}/{k[1]}": r["scores"] for k, r in _records(out).items()}
     return {"artefacts": hashes, "scores": scores, "units": sorted(manifest["units"])}
