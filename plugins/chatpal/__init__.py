@@ -17,3 +17,7 @@ def register_commands(commands):
     from .pipeline_commands import register_pipeline_commands
 
     register_pipeline_commands(commands)
+
+    from .experiment import command as experiment_command
+
+    commands.add("experiment", experiment_command.HELP, experiment_command.configure, experiment_command.run)
