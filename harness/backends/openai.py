@@ -168,7 +168,7 @@ class OpenAIBackend:
         api_key_env: str = "OPENAI_API_KEY",
         concurrency: int = 8,
         max_retries: int = 4,
-        timeout: float = 60.0,
+        timeout: float = 300.0,
         backoff_s: float = 0.5,
         max_backoff_s: float = 8.0,
         max_retry_after_s: float = 60.0,

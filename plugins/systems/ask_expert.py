@@ -96,7 +96,7 @@ class AskExpertSystem:
         max_context_turns: int | None = None,
         concurrency: int = 8,
         max_retries: int = 4,
-        timeout: float = 60.0,
+        timeout: float = 300.0,
         dtype: str = "auto",
         device: str = "auto",
         structured_advice: bool = True,

@@ -26,7 +26,7 @@ def make_backend(
     api_key_env: str = "OPENAI_API_KEY",
     concurrency: int = 8,
     max_retries: int = 4,
-    timeout: float = 60.0,
+    timeout: float = 300.0,
     adapter: str | None = None,
     dtype: str = "auto",
     device: str = "auto",

@@ -42,7 +42,7 @@ class ChatGPTSystem:
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         concurrency: int = 8,
         max_retries: int = 4,
-        timeout: float = 60.0,
+        timeout: float = 300.0,
         max_context_turns: int | None = None,
     ):
         try:
