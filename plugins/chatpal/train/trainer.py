@@ -8,6 +8,7 @@ prepares its inputs and records the outcome.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 import warnings
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.jsonl import write_atomic
 
 from .settings import TrainSettings
 
@@ -97,6 +99,7 @@ def train_student(settings: TrainSettings) -> TrainOutcome:
     card = {}
     if state.is_main_process:
         tokenizer.save_pretrained(str(settings.out))
+        sort_adapter_config(settings.out)
         card = _card(settings, base, data, catalog_name, (prompt_format, prompt_path), tokenizer, train_set, valid_set,
                      trainer, (trainable, total, int8_layers), resume_from, started, hardware_info())
         write_card(settings.out, card)
@@ -249,3 +252,16 @@ def _text_sha256(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sort_adapter_config(out: Path) -> None:
+    """PEFT writes ``target_modules`` from a set, in an order that changes with the process's
+    hash seed; sorted, the same training gives a byte-identical ``adapter_config.json``."""
+    path = Path(out) / "adapter_config.json"
+    if not path.exists():
+        return
+    config = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("target_modules", "modules_to_save", "exclude_modules"):
+        if isinstance(config.get(key), list):
+            config[key] = sorted(config[key])
+    write_atomic(path, json.dumps(config, indent=2, sort_keys=True) + "\n")
