@@ -171,23 +171,6 @@ class _GroupSync:
             if self._closing and not self._wanted.is_set():
                 return
 
-    def _load(self) -> None:
-        try:
-            for record in read_records(self.path):
-                if _is_entry(record):
-                    self.records[record["key"]] = _slim(record)
-        except ValueError as error:
-            raise DataError(f"{error}: fix or remove that line (each line is one completed "
-                            "request; removing it only means it is sent again)") from None
-
-    @classmethod
-    def peek(cls, path: str | os.PathLike) -> "Journal":
-        """The records of ``path`` (none if it does not exist), read-only: no lock, no repair,
-        nothing created; :meth:`append` on it fails."""
-        journal = cls(path)
-        journal._load()
-        return journal
-
     def close(self) -> None:
         self._closing = True
         self._wanted.set()

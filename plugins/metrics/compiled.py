@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from harness.models import file_sha256
 from harness.paths import cache_dir
 
 MANIFEST = "manifest.json"
@@ -46,14 +47,6 @@ def fingerprint(paths: Iterable[Path]) -> str:
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         except OSError:
             digest.update(f"{path}\0missing\n".encode())
-    return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
     return digest.hexdigest()
 
 
@@ -90,7 +83,7 @@ def write(name: str, version: int, source: str, arrays: dict[str, np.ndarray],
     for key, array in arrays.items():
         path = staging / f"{key}.npy"
         np.save(path, np.ascontiguousarray(array), allow_pickle=False)
-        files[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+        files[path.name] = {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
     manifest = {"version": version, "source": source, "files": files, "extra": extra or {}}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, allow_nan=False), encoding="utf-8")
     old = folder.with_name(f".{name}.{os.getpid()}.old")
@@ -127,7 +120,7 @@ def verify(name: str) -> list[str]:
     bad = []
     for file, entry in manifest.get("files", {}).items():
         path = folder / file
-        if not path.is_file() or _sha256(path) != entry["sha256"]:
+        if not path.is_file() or file_sha256(path) != entry["sha256"]:
             bad.append(file)
     return bad
 

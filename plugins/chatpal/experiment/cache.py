@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.jsonl import write_atomic
+from harness.models import file_sha256
 
 STATE_FILE = ".unit.json"
 KEEP = {".escbench.lock"}
@@ -31,14 +32,6 @@ def unit_key(stage: str, name: str, settings: Any, upstream: dict[str, str]) -> 
     payload = json.dumps({"stage": stage, "unit": name, "settings": settings, "upstream": upstream},
                          sort_keys=True, ensure_ascii=False, allow_nan=False, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_strict_json(path: Path, obj: Any) -> None:
