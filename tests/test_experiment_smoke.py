@@ -119,10 +119,14 @@ def test_no_test_dialogue_reaches_training_or_the_teacher(smoke):
 
 def _comparable(out: Path) -> dict:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    # Results records (evaluation, and the toxicity of each dataset's utterances) say when they
+    # were made: compared by their scores, not by hash.
+    record = re.compile(r"evaluate/[^/]+/[^/]+\.json$|analyse/toxicity/[^/]+\.scores\.json$")
     hashes = {path: a["sha256"] for path, a in manifest["artefacts"].items()
-              if Path(path).name not in VARYING and not re.match(r"evaluate/[^/]+/[^/]+\.json$", path)
-              and not path.startswith("publish/")}
+              if Path(path).name not in VARYING and not record.match(path) and not path.startswith("publish/")}
     scores = {f"{k[0]}/{k[1]}": r["scores"] for k, r in _records(out).items()}
+    for path in sorted(out.glob("analyse/toxicity/*.scores.json")):
+        scores[f"toxicity/{path.name}"] = json.loads(path.read_text(encoding="utf-8"))["scores"]
     return {"artefacts": hashes, "scores": scores, "units": sorted(manifest["units"])}
 
 
