@@ -2,6 +2,7 @@
 escbench cache by `escbench setup`); the backend's process-level cache shares one loaded model."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -49,3 +50,29 @@ def parrot_module():
         yield escbench_parrot
     finally:
         sys.path.remove(str(TESTS / "plugin_example"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Training tests run torch on one thread: on 2 shared cores, two threads wait on each other."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def bad_split_yaml(tmp_path) -> str:
+    """A split YAML over two dialogues: one valid, one with an unknown strategy ('Telepathy')."""
+    data = [
+        {"id": "ok-1", "scene": "Academic Stress", "description": "",
+         "content": [{"User": "exams next week"}, {"AI": "How are you preparing?", "AI Strategy": "Cla"}]},
+        {"id": "bad-1", "scene": "Academic Stress", "description": "",
+         "content": [{"User": "hi"}, {"AI": "hello", "AI Strategy": "Telepathy"}]},
+    ]
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    (tmp_path / "mine.yaml").write_text("split: mine\nsource: {path: data.json, format: extes}\n")
+    return str(tmp_path / "mine.yaml")
+

@@ -114,18 +114,10 @@ def test_a_corrupt_line_in_the_middle_of_the_cache_is_skipped_with_a_note_and_re
     assert second.records[0]["scores"] == first.records[0]["scores"]
 
 
-def test_lenient_rejects_are_counted_in_the_record_and_reported(parrot_module, tmp_path):
-    data = [
-        {"id": "ok-1", "scene": "Academic Stress", "description": "",
-         "content": [{"User": "exams next week"}, {"AI": "How are you preparing?", "AI Strategy": "Cla"}]},
-        {"id": "bad-1", "scene": "Academic Stress", "description": "",
-         "content": [{"User": "hi"}, {"AI": "hello", "AI Strategy": "Telepathy"}]},
-    ]
-    (tmp_path / "data.json").write_text(json.dumps(data))
-    (tmp_path / "mine.yaml").write_text("split: mine\nsource: {path: data.json, format: extes}\n")
+def test_lenient_rejects_are_counted_in_the_record_and_reported(parrot_module, tmp_path, bad_split_yaml):
     host = PluginHost(load_entry_points=False)
     host.register(parrot_module, name="parrot")
-    config = RunConfig(systems=[("parrot", {})], splits=[str(tmp_path / "mine.yaml")],
+    config = RunConfig(systems=[("parrot", {})], splits=[bad_split_yaml],
                        metrics=[("word-count", {})], out=tmp_path / "out", lenient=True)
     outcome = run(config, host)
     record = outcome.records[0]

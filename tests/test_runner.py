@@ -141,26 +141,14 @@ def test_cache_ignores_a_torn_last_line_and_appends_cleanly(tmp_path):
     assert [json.loads(line)["text"] for line in lines] == ["first", "second"]
 
 
-def _bad_split(tmp_path):
-    data = [
-        {"id": "ok-1", "scene": "Academic Stress", "description": "",
-         "content": [{"User": "exams next week"}, {"AI": "How are you preparing?", "AI Strategy": "Cla"}]},
-        {"id": "bad-1", "scene": "Academic Stress", "description": "",
-         "content": [{"User": "hi"}, {"AI": "hello", "AI Strategy": "Telepathy"}]},
-    ]
-    (tmp_path / "data.json").write_text(json.dumps(data))
-    (tmp_path / "mine.yaml").write_text("split: mine\nsource: {path: data.json, format: extes}\n")
-    return str(tmp_path / "mine.yaml")
-
-
-def test_bad_dialogue_stops_a_strict_run_with_file_and_dialogue(host, tmp_path):
-    outcome = run(_config(tmp_path / "out", splits=[_bad_split(tmp_path)]), host)
+def test_bad_dialogue_stops_a_strict_run_with_file_and_dialogue(host, tmp_path, bad_split_yaml):
+    outcome = run(_config(tmp_path / "out", splits=[bad_split_yaml]), host)
     assert outcome.records == []
     assert any("data.json" in e and "bad-1" in e and "Telepathy" in e for e in outcome.errors)
 
 
-def test_lenient_run_writes_rejects_and_scores_the_rest(host, tmp_path):
-    outcome = run(_config(tmp_path / "out", splits=[_bad_split(tmp_path)], lenient=True), host)
+def test_lenient_run_writes_rejects_and_scores_the_rest(host, tmp_path, bad_split_yaml):
+    outcome = run(_config(tmp_path / "out", splits=[bad_split_yaml], lenient=True), host)
     assert outcome.errors == []
     assert outcome.records[0]["split"]["n_examples"] == 1
     rejects = [json.loads(line) for line in (tmp_path / "out" / "rejects" / "mine.jsonl").read_text().splitlines()]

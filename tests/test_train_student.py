@@ -27,7 +27,7 @@ from plugins.chatpal.train.card import check_student, read_card, verify_base_mod
 from plugins.chatpal.train.settings import TrainSettings
 from plugins.chatpal.train.trainer import train_student
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 VALID = Dialogue(
     id="garden-plot",
@@ -40,16 +40,6 @@ VALID = Dialogue(
         Turn("ai", "Would you feel able to invite one of them for a coffee?", "Suggest Options"),
     ),
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -24,17 +24,7 @@ from plugins.chatpal.train.settings import TrainSettings
 from plugins.chatpal.train.trainer import train_student
 from plugins.systems.student import AugESCStudent, ChatPalNoDRIStudent, ChatPalStudent
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
