@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 from .data import Example, Turn
 from .errors import ConfigError
 from .registry import Generation, GenerationSettings
+from .strict_json import dumps_strict
 from .structured import schema_from_response_format, schema_text
 
 Message = dict[str, str]
@@ -329,7 +330,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(error.status, {"error": {"message": error.message, "type": kind, "param": error.param, "code": None}})
 
     def _send(self, status: int, payload: dict) -> None:
-        data = json.dumps(payload).encode("utf-8")
+        data = dumps_strict(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 from harness.errors import ConfigError, DataError
 from harness.jsonl import read_records, repair_tail
+from harness.strict_json import dumps_strict
 
 JOURNAL_VERSION = 1
 
@@ -140,7 +141,7 @@ class Journal:
         it, and have it fsynced (see module doc). The journal must be open."""
         if self._handle is None:
             raise RuntimeError(f"journal {self.path} is not open")
-        self._handle.write(json.dumps({"v": JOURNAL_VERSION, **record}, ensure_ascii=False) + "\n")
+        self._handle.write(dumps_strict({"v": JOURNAL_VERSION, **record}, ensure_ascii=False) + "\n")
         self._handle.flush()
         self.records[record["key"]] = _slim(record)
         self._syncer.request()

@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 from harness.jsonl import write_atomic
+from harness.strict_json import dumps_strict
 
 from .stats import Abbreviations, DatasetStats, all_tables
 from .tables import SimpleTable, print_tables
@@ -49,7 +50,7 @@ def write_tables(tables: list[SimpleTable], out: Path, source: str) -> list[Path
         write_atomic(out / f"{table.name}.csv", table.to_csv())
         written.append(out / f"{table.name}.csv")
     write_atomic(out / "stats.md", f"# Dataset statistics: {source}\n\n" + "\n".join(t.to_markdown() for t in tables))
-    write_atomic(out / "stats.json", json.dumps({"source": source, "tables": [t.to_json() for t in tables]},
+    write_atomic(out / "stats.json", dumps_strict({"source": source, "tables": [t.to_json() for t in tables]},
                                                 indent=2, ensure_ascii=False) + "\n")
     return written + [out / "stats.md", out / "stats.json"]
 
@@ -92,7 +93,7 @@ def run_stats(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         print("\n".join(f"# {table.title}\n{table.to_csv()}" for table in tables))
     else:
-        print(json.dumps({"source": str(args.data), "tables": [t.to_json() for t in tables]}, indent=2, ensure_ascii=False))
+        print(dumps_strict({"source": str(args.data), "tables": [t.to_json() for t in tables]}, indent=2, ensure_ascii=False))
     written = write_tables(tables, args.out, str(args.data)) if args.out else []
     plot_path = args.plot or (args.out / "phases.png" if args.out else None)
     if plot_path is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness.strict_json import dumps_strict
+
 from .invoke import StageError, call
 from .stage_data import SEEDS_FILE, TRAIN_DIALOGUES
 from .stage_models import SYSTEMS, evaluation_splits, folder_name
@@ -58,8 +60,7 @@ def run_stats(ctx, unit, folder: Path) -> None:
     from harness.jsonl import write_atomic
 
     write_atomic(folder / "tables_1_2.md", "\n".join(t.to_markdown() for t in side))
-    write_atomic(folder / "tables_1_2.json", json.dumps([t.to_json() for t in side], indent=2, ensure_ascii=False,
-                                                        allow_nan=False) + "\n")
+    write_atomic(folder / "tables_1_2.json", dumps_strict([t.to_json() for t in side], indent=2, ensure_ascii=False) + "\n")
 
 
 def run_toxicity(ctx, unit, folder: Path) -> None:
@@ -88,7 +89,7 @@ def run_toxicity(ctx, unit, folder: Path) -> None:
             if record.get("schema") and record["split"]["name"] == split:
                 scores = {c: record["scores"].get(c) for c in columns or []}
                 rows.append({"row": system, "kind": "system", "n": record["split"]["n_examples"], "scores": scores})
-    write_atomic(folder / "table4.json", json.dumps({"metric": metric, "split": split, "columns": columns,
+    write_atomic(folder / "table4.json", dumps_strict({"metric": metric, "split": split, "columns": columns,
                                                      "rows": rows}, indent=2, allow_nan=False) + "\n")
     lines = [f"# Table 4: toxicity ({metric}; systems on split {split})", "",
              "| | n | " + " | ".join(columns or []) + " |", "|---|---|" + "---|" * len(columns or [])]
