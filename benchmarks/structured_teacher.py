@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/structured_teacher.py                   # 8 + 8 requests, 480 tokens
     .venv/bin/python benchmarks/structured_teacher.py --requests 2 --max-tokens 200 --out /tmp/st
     .venv/bin/python benchmarks/structured_teacher.py --schema-profile portable   # OpenAI strict subset
+    .venv/bin/python benchmarks/structured_teacher.py --repetition-penalty 1.3    # serve flag
 
 ``escbench serve --model smollm2`` runs as a subprocess; the same 8 expansion requests (8
 scenes, real seed examples, the shipped prompt) go to it through
@@ -38,10 +39,11 @@ sys.path.insert(0, str(REPO))
 CONTENT_REASONS = {"placeholder_text", "repeated_utterance", "too_few_words", "exact_duplicate", "near_duplicate"}
 
 
-def start_server(max_batch: int, wait_ms: float) -> tuple[subprocess.Popen, str]:
+def start_server(max_batch: int, wait_ms: float, repetition_penalty: float = 1.0) -> tuple[subprocess.Popen, str]:
     """``escbench serve --model smollm2`` on a free port; returns the process and its /v1 URL."""
     command = [sys.executable, "-m", "harness.cli", "serve", "--model", "smollm2", "--served-name", "teacher",
-               "--port", "0", "--max-batch", str(max_batch), "--batch-wait-ms", str(wait_ms)]
+               "--port", "0", "--max-batch", str(max_batch), "--batch-wait-ms", str(wait_ms),
+               "--repetition-penalty", str(repetition_penalty)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()  # "escbench serve: teacher at URL (Ctrl-C stops)"
     if " at " not in line:
@@ -113,6 +115,8 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--schema-profile", choices=("portable", "extended"), default="extended",
                         help="schema profile of the structured arm (default extended: maxLength, alternation)")
+    parser.add_argument("--repetition-penalty", type=float, default=1.0,
+                        help="escbench serve --repetition-penalty for both arms (default 1.0: off)")
     parser.add_argument("--out", type=Path, help="folder for answers.jsonl and the journals (default: a temp folder)")
     args = parser.parse_args()
 
@@ -120,7 +124,8 @@ def main() -> int:
                                          args.schema_profile)
     folder = args.out or Path(tempfile.mkdtemp(prefix="structured-teacher-"))
     folder.mkdir(parents=True, exist_ok=True)
-    process, url = start_server(max_batch=2 * len(requests), wait_ms=3000)
+    process, url = start_server(max_batch=2 * len(requests), wait_ms=3000,
+                                repetition_penalty=args.repetition_penalty)
     results: dict = {}
     try:
         started = time.perf_counter()
@@ -138,7 +143,7 @@ def main() -> int:
     if set(results) != {True, False}:
         raise SystemExit("an arm did not finish (see the errors above)")
     print(f"embedded SmolLM2 teacher via escbench serve, {len(requests)} expansion requests per arm, "
-          f"schema profile {args.schema_profile}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
+          f"schema profile {args.schema_profile}, repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
           f"both arms in one run, {wall:.0f} s wall")
     print(f"{'arm':<14}{'format':>10}{'content':>10}{'tokens':>10}{'tokens/accepted':>18}  rejects")
     with open(folder / "answers.jsonl", "w", encoding="utf-8") as answers:
