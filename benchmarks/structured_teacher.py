@@ -52,7 +52,8 @@ def start_server(max_batch: int, wait_ms: float, repetition_penalty: float = 1.0
     return process, line.split(" at ", 1)[1].split()[0]
 
 
-def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "extended"):
+def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "extended",
+                   utterance_chars: int = 300, description_chars: int = 400):
     """``count`` expansion requests for distinct scenes, all with sample id (1, 0)."""
     from harness.catalogs import load_scenes, load_strategy_catalog
     from harness.loaders import load_dialogues
@@ -66,7 +67,7 @@ def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "e
     scenes = load_scenes()[:count]
     qa = QAOptions(catalog=catalog, min_turns=min_turns, max_turns=max_turns)
     settings = ExpandSettings(seeds=seeds, scenes=scenes, weights={s.name: 1.0 for s in scenes}, qa=qa,
-                             schema=SchemaOptions(profile=profile))
+                             schema=SchemaOptions(profile, utterance_chars, description_chars))
     expansion = Expansion(settings, None, load_template("tasks/prompts/expand"), catalog)
     return [expansion.request(1, scene.name, 0) for scene in scenes], expansion
 
@@ -115,13 +116,16 @@ def main() -> int:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--schema-profile", choices=("portable", "extended"), default="extended",
                         help="schema profile of the structured arm (default extended: maxLength, alternation)")
+    parser.add_argument("--max-utterance-chars", type=int, default=300, help="extended profile (default 300)")
+    parser.add_argument("--max-description-chars", type=int, default=400, help="extended profile (default 400)")
     parser.add_argument("--repetition-penalty", type=float, default=1.0,
                         help="escbench serve --repetition-penalty for both arms (default 1.0: off)")
     parser.add_argument("--out", type=Path, help="folder for answers.jsonl and the journals (default: a temp folder)")
     args = parser.parse_args()
 
     requests, expansion = build_requests(args.requests, args.min_turns, args.max_turns,
-                                         args.schema_profile)
+                                         args.schema_profile, args.max_utterance_chars,
+                                         args.max_description_chars)
     folder = args.out or Path(tempfile.mkdtemp(prefix="structured-teacher-"))
     folder.mkdir(parents=True, exist_ok=True)
     process, url = start_server(max_batch=2 * len(requests), wait_ms=3000,
@@ -143,7 +147,7 @@ def main() -> int:
     if set(results) != {True, False}:
         raise SystemExit("an arm did not finish (see the errors above)")
     print(f"embedded SmolLM2 teacher via escbench serve, {len(requests)} expansion requests per arm, "
-          f"schema profile {args.schema_profile}, repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
+          f"schema profile {args.schema_profile} ({args.max_utterance_chars}/{args.max_description_chars} chars), repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
           f"both arms in one run, {wall:.0f} s wall")
     print(f"{'arm':<14}{'format':>10}{'content':>10}{'tokens':>10}{'tokens/accepted':>18}  rejects")
     with open(folder / "answers.jsonl", "w", encoding="utf-8") as answers:
