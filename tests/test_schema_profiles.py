@@ -124,3 +124,8 @@ def test_the_xgrammar_matcher_of_the_extended_schema_refuses_broken_dialogues(ca
     assert _matcher_verdict(xgr, grammar, stop, dialogue(GOOD[:3])) == "refused"  # "]" before min_turns
     for label, answer in BAD.items():
         assert _matcher_verdict(xgr, grammar, stop, answer) == "refused", label
+    # A known limit of xgrammar 0.2.9 (documented in plugins/chatpal/schemas.py): a string with a
+    # maxLength admits no escapes, although JSON Schema allows them.
+    quoted = dialogue([("User", 'She said "enough".')] + GOOD[1:])
+    jsonschema.validate(quoted, dialogue_schema(catalog, SCENE, 4, 6, EXTENDED))
+    assert _matcher_verdict(xgr, grammar, stop, quoted) == "refused"

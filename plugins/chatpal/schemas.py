@@ -14,7 +14,7 @@ through the same checks as a free-form one. :class:`SchemaOptions` picks the pro
 expressible and QA checks it (``no_alternation``); ``extended`` (for xgrammar servers such
 as ``escbench serve``) also bounds every utterance and description (``maxLength``) and makes
 turns alternate starting with User (``prefixItems``, when ``max_turns`` is set). Under
-xgrammar 0.2.9 a ``maxLength`` string admits no escapes (no ``\"`` or ``\n`` inside an
+xgrammar 0.2.9 a ``maxLength`` string admits no escapes (no ``\\"`` or ``\\n`` inside an
 utterance), and the ``prefixItems`` list holds one turn schema per allowed turn.
 """
 from __future__ import annotations
