@@ -147,7 +147,8 @@ def main() -> int:
     if set(results) != {True, False}:
         raise SystemExit("an arm did not finish (see the errors above)")
     print(f"embedded SmolLM2 teacher via escbench serve, {len(requests)} expansion requests per arm, "
-          f"schema profile {args.schema_profile} ({args.max_utterance_chars}/{args.max_description_chars} chars), repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
+          f"schema profile {args.schema_profile}"
+          f"{f' ({args.max_utterance_chars}/{args.max_description_chars} chars)' if args.schema_profile == 'extended' else ''}, repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
           f"both arms in one run, {wall:.0f} s wall")
     print(f"{'arm':<14}{'format':>10}{'content':>10}{'tokens':>10}{'tokens/accepted':>18}  rejects")
     with open(folder / "answers.jsonl", "w", encoding="utf-8") as answers:
