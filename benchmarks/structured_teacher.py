@@ -2,13 +2,17 @@
 
     .venv/bin/python benchmarks/structured_teacher.py                   # 8 + 8 requests, 480 tokens
     .venv/bin/python benchmarks/structured_teacher.py --requests 2 --max-tokens 200 --out /tmp/st
+    .venv/bin/python benchmarks/structured_teacher.py --schema-profile portable   # OpenAI strict subset
+    .venv/bin/python benchmarks/structured_teacher.py --repetition-penalty 1.3    # serve flag
 
 ``escbench serve --model smollm2`` runs as a subprocess; the same 8 expansion requests (8
 scenes, real seed examples, the shipped prompt) go to it through
 :class:`plugins.chatpal.teacher.Teacher` twice at once: once with ``response_format`` (the
 schema of :mod:`plugins.chatpal.schemas`, grammar-constrained on the server) and once
 without (``--no-structured``). Every request of a scene gets the same sampling seed, so the
-server answers all 16 in one batch. For each arm the table gives:
+server answers all 16 in one batch. The schema uses the ``extended`` profile by default
+(utterances and description bounded, turns alternating from User; see
+:class:`plugins.chatpal.schemas.SchemaOptions`). For each arm the table gives:
 
 - format: answers passing every format check of QA (JSON, roles, alternation, strategies,
   scene, description, turn bounds): all QA reasons except the content ones;
@@ -35,10 +39,11 @@ sys.path.insert(0, str(REPO))
 CONTENT_REASONS = {"placeholder_text", "repeated_utterance", "too_few_words", "exact_duplicate", "near_duplicate"}
 
 
-def start_server(max_batch: int, wait_ms: float) -> tuple[subprocess.Popen, str]:
+def start_server(max_batch: int, wait_ms: float, repetition_penalty: float = 1.0) -> tuple[subprocess.Popen, str]:
     """``escbench serve --model smollm2`` on a free port; returns the process and its /v1 URL."""
     command = [sys.executable, "-m", "harness.cli", "serve", "--model", "smollm2", "--served-name", "teacher",
-               "--port", "0", "--max-batch", str(max_batch), "--batch-wait-ms", str(wait_ms)]
+               "--port", "0", "--max-batch", str(max_batch), "--batch-wait-ms", str(wait_ms),
+               "--repetition-penalty", str(repetition_penalty)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
     line = process.stdout.readline()  # "escbench serve: teacher at URL (Ctrl-C stops)"
     if " at " not in line:
@@ -47,19 +52,22 @@ def start_server(max_batch: int, wait_ms: float) -> tuple[subprocess.Popen, str]
     return process, line.split(" at ", 1)[1].split()[0]
 
 
-def build_requests(count: int, min_turns: int, max_turns: int):
+def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "extended",
+                   utterance_chars: int = 300, description_chars: int = 400):
     """``count`` expansion requests for distinct scenes, all with sample id (1, 0)."""
     from harness.catalogs import load_scenes, load_strategy_catalog
     from harness.loaders import load_dialogues
     from plugins.chatpal.expand import Expansion, ExpandSettings
     from plugins.chatpal.prompts import load_template
     from plugins.chatpal.qa import QAOptions
+    from plugins.chatpal.schemas import SchemaOptions
 
     catalog = load_strategy_catalog("extes")
     seeds = load_dialogues(REPO / "tasks/seed/seed_dialogues.json", catalog=catalog).dialogues
     scenes = load_scenes()[:count]
     qa = QAOptions(catalog=catalog, min_turns=min_turns, max_turns=max_turns)
-    settings = ExpandSettings(seeds=seeds, scenes=scenes, weights={s.name: 1.0 for s in scenes}, qa=qa)
+    settings = ExpandSettings(seeds=seeds, scenes=scenes, weights={s.name: 1.0 for s in scenes}, qa=qa,
+                             schema=SchemaOptions(profile, utterance_chars, description_chars))
     expansion = Expansion(settings, None, load_template("tasks/prompts/expand"), catalog)
     return [expansion.request(1, scene.name, 0) for scene in scenes], expansion
 
@@ -106,13 +114,22 @@ def main() -> int:
     parser.add_argument("--min-turns", type=int, default=6)
     parser.add_argument("--max-turns", type=int, default=10)
     parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--schema-profile", choices=("portable", "extended"), default="extended",
+                        help="schema profile of the structured arm (default extended: maxLength, alternation)")
+    parser.add_argument("--max-utterance-chars", type=int, default=300, help="extended profile (default 300)")
+    parser.add_argument("--max-description-chars", type=int, default=400, help="extended profile (default 400)")
+    parser.add_argument("--repetition-penalty", type=float, default=1.0,
+                        help="escbench serve --repetition-penalty for both arms (default 1.0: off)")
     parser.add_argument("--out", type=Path, help="folder for answers.jsonl and the journals (default: a temp folder)")
     args = parser.parse_args()
 
-    requests, expansion = build_requests(args.requests, args.min_turns, args.max_turns)
+    requests, expansion = build_requests(args.requests, args.min_turns, args.max_turns,
+                                         args.schema_profile, args.max_utterance_chars,
+                                         args.max_description_chars)
     folder = args.out or Path(tempfile.mkdtemp(prefix="structured-teacher-"))
     folder.mkdir(parents=True, exist_ok=True)
-    process, url = start_server(max_batch=2 * len(requests), wait_ms=3000)
+    process, url = start_server(max_batch=2 * len(requests), wait_ms=3000,
+                                repetition_penalty=args.repetition_penalty)
     results: dict = {}
     try:
         started = time.perf_counter()
@@ -130,7 +147,8 @@ def main() -> int:
     if set(results) != {True, False}:
         raise SystemExit("an arm did not finish (see the errors above)")
     print(f"embedded SmolLM2 teacher via escbench serve, {len(requests)} expansion requests per arm, "
-          f"max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
+          f"schema profile {args.schema_profile}"
+          f"{f' ({args.max_utterance_chars}/{args.max_description_chars} chars)' if args.schema_profile == 'extended' else ''}, repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
           f"both arms in one run, {wall:.0f} s wall")
     print(f"{'arm':<14}{'format':>10}{'content':>10}{'tokens':>10}{'tokens/accepted':>18}  rejects")
     with open(folder / "answers.jsonl", "w", encoding="utf-8") as answers:

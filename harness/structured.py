@@ -4,7 +4,10 @@ an OpenAI-compatible server for them.
 Schemas built here stay inside the subset OpenAI's strict mode accepts (every object lists
 all its properties as required and sets ``additionalProperties: false``; strings, enums,
 arrays with ``minItems``/``maxItems``, ``anyOf``), so the same request works against
-OpenAI, vLLM, SGLang and ``escbench serve``. :func:`schema_from_response_format` is the
+OpenAI, vLLM, SGLang and ``escbench serve``. Two keywords outside that subset are only used
+when a caller opts in (the ``extended`` profile, for servers decoding with xgrammar such as
+``escbench serve``): ``maxLength`` on strings (:func:`text`) and ``prefixItems`` with
+``items: false`` (:func:`alternating_array`). :func:`schema_from_response_format` is the
 server side: it reads a request's ``response_format`` back into a schema, or says what is
 wrong with it (ValueError, for the server to answer with HTTP 400).
 """
@@ -19,8 +22,24 @@ NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY
 ANY_JSON_OBJECT: Schema = {"type": "object"}
 
 
-def text() -> Schema:
-    return {"type": "string"}
+PROFILES = ("portable", "extended")
+
+
+def check_profile(profile: str) -> str:
+    """``profile`` when it is one of :data:`PROFILES`, else ValueError naming the choices."""
+    if profile not in PROFILES:
+        raise ValueError(f"schema profile {profile!r} must be one of {', '.join(PROFILES)}")
+    return profile
+
+
+def text(max_length: int | None = None) -> Schema:
+    """A string; at most ``max_length`` characters when given (``maxLength``: not in OpenAI's
+    strict subset, so only for the ``extended`` profile)."""
+    if max_length is None:
+        return {"type": "string"}
+    if max_length < 1:
+        raise ValueError(f"maxLength {max_length} must be at least 1")
+    return {"type": "string", "maxLength": max_length}
 
 
 def one_of_strings(values: Sequence[str]) -> Schema:
@@ -45,6 +64,17 @@ def array_of(items: Schema, min_items: int, max_items: int | None = None) -> Sch
     if max_items is not None:
         schema["maxItems"] = max_items
     return schema
+
+
+def alternating_array(first: Schema, second: Schema, min_items: int, max_items: int) -> Schema:
+    """An array of ``min_items``..``max_items`` entries alternating ``first``, ``second``,
+    ``first``, ... (``prefixItems`` listing every position, ``items: false``; not in OpenAI's
+    strict subset, so only for the ``extended`` profile)."""
+    if min_items < 0 or max_items < min_items:
+        raise ValueError(f"array bounds {min_items}..{max_items} are not a valid range")
+    positions = [first if index % 2 == 0 else second for index in range(max_items)]
+    return {"type": "array", "prefixItems": positions, "items": False, "minItems": min_items,
+            "maxItems": max_items}
 
 
 def schema_text(schema: Schema) -> str:

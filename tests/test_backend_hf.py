@@ -171,3 +171,28 @@ def test_8bit_loading_generates_on_this_device():
     assert quantized.key.load_8bit
     output = quantized.generate(CONVERSATIONS[:1], GenerationSettings(max_new_tokens=4))[0]
     assert output.text
+
+
+def test_a_repetition_penalty_that_is_not_positive_is_a_config_error():
+    with pytest.raises(ConfigError, match="repetition_penalty=0.0 must be > 0"):
+        HFBackend(repetition_penalty=0.0)
+
+
+@pytest.mark.slow
+def test_repetition_penalty_decodes_as_transformers_generate_does():
+    import torch
+
+    penalised = HFBackend(repetition_penalty=1.5).load()
+    plain = HFBackend().load()
+    settings = GenerationSettings(max_new_tokens=32, batch_size=1)
+    ours = [o.text for o in penalised.generate(CONVERSATIONS, settings)]
+    reference = []
+    for conversation in CONVERSATIONS:
+        inputs = penalised.tokenizer(penalised.render(conversation), return_tensors="pt",
+                                     add_special_tokens=not penalised.has_chat_template).to(penalised.model.device)
+        with torch.inference_mode():
+            out = penalised.model.generate(**inputs, max_new_tokens=32, do_sample=False, repetition_penalty=1.5,
+                                           pad_token_id=penalised.tokenizer.pad_token_id)
+        reference.append(penalised.tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True))
+    assert ours == reference
+    assert ours != [o.text for o in plain.generate(CONVERSATIONS, settings)]

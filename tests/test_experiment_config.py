@@ -142,13 +142,16 @@ def test_scripted_teacher_answers_structured_requests_with_schema_valid_json():
     from plugins.chatpal.dri import parse_replies
     from plugins.chatpal.experiment.scripted_teacher import answer
     from plugins.chatpal.qa import QAOptions, check_dialogue
-    from plugins.chatpal.schemas import dialogue_schema, replies_schema
+    from plugins.chatpal.schemas import SchemaOptions, dialogue_schema, replies_schema
     from plugins.systems.expert_advice import advice_schema
 
     catalog = load_strategy_catalog("extes")
     request = [{"role": "user", "content": "any prompt"}]
+    extended = SchemaOptions(profile="extended")
     for schema in (dialogue_schema(catalog, "Work Stress", 8, 60), dialogue_schema(None, None, 6, 60),
-                   replies_schema(4, catalog), replies_schema(4, None), advice_schema(catalog)):
+                   replies_schema(4, catalog), replies_schema(4, None), advice_schema(catalog),
+                   dialogue_schema(catalog, "Work Stress", 8, 60, extended),
+                   dialogue_schema(None, None, 6, 60, extended), replies_schema(4, catalog, extended)):
         jsonschema.validate(json.loads(answer(request, schema)), schema)
     labelled = answer(request, dialogue_schema(catalog, "Work Stress", 8, 60))
     assert check_dialogue(labelled, "Work Stress", QAOptions(catalog=catalog, min_turns=8)).ok

@@ -207,6 +207,12 @@ def test_serve_command_refuses_a_system_whose_backend_is_down():
     assert "system 'chatgpt'" in result.stderr and f"base_url={url!r}" in result.stderr
 
 
+def test_serve_command_refuses_a_repetition_penalty_for_a_system():
+    result = run_cli("serve", "--system", "llama", "--repetition-penalty", "1.3", "--port", "0", timeout=120)
+    assert result.returncode == 2
+    assert "--repetition-penalty goes with --model" in result.stderr
+
+
 def _start_serve(*args: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", *args, "--port", "0"], cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))

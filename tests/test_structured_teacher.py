@@ -183,3 +183,28 @@ def test_the_short_utterance_thresholds_are_command_line_settings(tmp_path):
         if not accepted:
             [reject] = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
             assert reject["reason"] == "too_few_words"
+
+
+def test_the_extended_schema_profile_bounds_utterances_and_makes_turns_alternate(tmp_path):
+    with ScriptedServer(answering(json.dumps(dialogue_answer()))) as server:
+        assert expand(server, tmp_path / "out", "--schema-profile", "extended", "--max-utterance-chars", "90",
+                      "--max-description-chars", "60") == 0
+    [body] = server.bodies
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["Description"]["maxLength"] == 60
+    content = schema["properties"]["Content"]
+    assert [list(turn["properties"])[0] for turn in content["prefixItems"]] == ["User", "AI"] * 6
+    assert content["items"] is False and content["prefixItems"][0]["properties"]["User"]["maxLength"] == 90
+    jsonschema.validate(dialogue_answer(), schema)
+    swapped = dialogue_answer()
+    swapped["Content"][0], swapped["Content"][1] = swapped["Content"][1], swapped["Content"][0]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(swapped, schema)
+    assert len(json.loads((tmp_path / "out" / "dialogues.json").read_text())) == 1
+
+
+def test_a_bad_schema_limit_is_refused_naming_the_flag_before_anything_is_sent(tmp_path, capsys):
+    with ScriptedServer(answering(json.dumps(dialogue_answer()))) as server:
+        assert expand(server, tmp_path / "out", "--schema-profile", "extended", "--max-utterance-chars", "0") != 0
+    assert server.bodies == []
+    assert "--max-utterance-chars" in capsys.readouterr().err

@@ -110,6 +110,7 @@ class HFBackend:
         adapter: str | None = None,
         trust_remote_code: bool = False,
         share_prefix: bool = True,
+        repetition_penalty: float = 1.0,
     ):
         if dtype not in DTYPES:
             raise ConfigError(f"dtype={dtype!r} is not supported: use one of {', '.join(DTYPES)}")
@@ -122,6 +123,9 @@ class HFBackend:
         self.adapter = adapter
         self.trust_remote_code = bool(trust_remote_code)
         self.share_prefix = bool(share_prefix)  # one prefill per shared prompt prefix
+        if not repetition_penalty > 0:
+            raise ConfigError(f"repetition_penalty={repetition_penalty!r} must be > 0 (1.0: off)")
+        self.repetition_penalty = float(repetition_penalty)  # transformers' (CTRL) penalty; 1.0: off
         self.key: LoadKey | None = None
         self.model: Any = None
         self.tokenizer: Any = None
@@ -206,7 +210,7 @@ class HFBackend:
                                                add_special_tokens=not self.has_chat_template,
                                                row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
                                                row_schemas=[schemas[i] for i in indices] if schemas else None,
-                                               prefilled=prefilled)
+                                               prefilled=prefilled, repetition_penalty=self.repetition_penalty)
 
                 self._carry = getattr(self, "_carry", None) or Carry()
                 return generate_shared(self.model, self.tokenizer, prompts, max(1, int(settings.batch_size)),
@@ -228,6 +232,7 @@ class HFBackend:
                     add_special_tokens=not self.has_chat_template,
                     row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
                     row_schemas=[schemas[i] for i in indices] if schemas else None,
+                    repetition_penalty=self.repetition_penalty,
                 )
             for index, reply in zip(indices, replies):
                 outputs[index] = reply
@@ -305,6 +310,7 @@ def _generate_batch(
     row_seeds: list[int] | None = None,
     prefilled: Any = None,
     row_schemas: list[Any] | None = None,
+    repetition_penalty: float = 1.0,
 ) -> list[GenerationOutput]:
     """Generate for one left-padded batch of prompts and decode each row. ``prefilled``
     (from :mod:`.prefix_sharing`): the batch already tokenized, with its prompts' cache."""
@@ -330,6 +336,8 @@ def _generate_batch(
     elif settings.do_sample:
         # top_k=0: only temperature and top_p shape sampling, as with API backends.
         options.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
+    if repetition_penalty != 1.0:
+        options["repetition_penalty"] = repetition_penalty  # applied before the grammar mask and sampling
     if stops:
         options.update(stop_strings=stops, tokenizer=tokenizer)
     if prefilled is not None:

@@ -19,7 +19,7 @@ from harness.errors import DataError
 
 from .collect import DialogueCollector
 from .prompts import Template
-from .schemas import augment_format
+from .schemas import PORTABLE, SchemaOptions, augment_format
 from .teacher import Teacher, TeacherRequest
 
 POST_KEYS = ("situation", "description", "post", "text")
@@ -81,15 +81,17 @@ def _posts_from_json(path: Path) -> list[Post]:
 class Augmentation:
     """``per_post`` dialogues for every post, reviewed in post order by ``collector``."""
 
-    def __init__(self, teacher: Teacher, template: Template, collector: DialogueCollector, per_post: int = 1):
+    def __init__(self, teacher: Teacher, template: Template, collector: DialogueCollector, per_post: int = 1,
+                 schema: SchemaOptions = PORTABLE):
         self.teacher, self.template, self.collector, self.per_post = teacher, template, collector, per_post
+        self.schema = schema
         self.failed_requests = 0
 
     def request(self, post: Post, sample: int) -> TeacherRequest:
         qa = self.collector.qa
         return TeacherRequest(self.template.messages(situation=post.text), sample=sample,
                               tag={"post": post.id, "scene": post.scene},
-                              response_format=augment_format(qa.min_turns, qa.max_turns))
+                              response_format=augment_format(qa.min_turns, qa.max_turns, self.schema))
 
     def run(self, posts: list[Post], progress: Callable[[int, int], None] | None = None) -> None:
         plan = [(post, sample) for post in posts for sample in range(self.per_post)]

@@ -37,7 +37,7 @@ from .dedup import DuplicateIndex, normalize
 from .extract import NoJSONFound, extract_json
 from .prompts import Template, strategy_list, transcript
 from .qa import normalize_strategy
-from .schemas import dri_format
+from .schemas import PORTABLE, SchemaOptions, dri_format
 from .teacher import Teacher, TeacherReply, TeacherRequest
 
 ITEM = re.compile(r"^\s*(?:\d{1,2}\s*[.):]\s*|[-*\u2022]\s+)(.*\S)\s*$")
@@ -153,8 +153,9 @@ class Inpainting:
     """Builds the requests for the chosen turns and turns answers into output records."""
 
     def __init__(self, teacher: Teacher, template: Template, k: int, catalog: StrategyCatalog | None,
-                 dup_threshold: float = 0.8):
+                 dup_threshold: float = 0.8, schema: SchemaOptions = PORTABLE):
         self.teacher, self.template, self.k, self.catalog = teacher, template, k, catalog
+        self.schema = schema
         self.dup_threshold = dup_threshold
         self._originals: dict[tuple[str, int], str] = {}
         self._others: dict[tuple[str, int], list[str]] = {}
@@ -167,7 +168,7 @@ class Inpainting:
             values["strategies"] = strategy_list(self.catalog)
         return TeacherRequest(self.template.messages(**values), sample=0,
                               tag={"dialogue_id": dialogue.id, "turn_index": index},
-                              response_format=dri_format(self.k, self.catalog))
+                              response_format=dri_format(self.k, self.catalog, self.schema))
 
     def record(self, dialogue: Dialogue, index: int, reply: TeacherReply, parsed: Parsed) -> dict:
         original = dialogue.turns[index]

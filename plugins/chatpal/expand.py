@@ -30,7 +30,7 @@ from harness.errors import ConfigError
 from .collect import DialogueCollector
 from .prompts import Template, example_json, strategy_list
 from .qa import QAOptions
-from .schemas import expansion_format
+from .schemas import SchemaOptions, expansion_format
 from .teacher import Teacher, TeacherRequest
 
 
@@ -48,6 +48,7 @@ class ExpandSettings:
     seed: int = 0
     dup_threshold: float = 0.8
     qa: QAOptions = field(default_factory=QAOptions)
+    schema: SchemaOptions = field(default_factory=SchemaOptions)  # response_format profile and limits
 
 
 def select_scenes(spec: str | None) -> tuple[Scene, ...]:
@@ -161,7 +162,8 @@ class Expansion:
         scene = self.scene_by_name[scene_name]
         example = self._example(iteration, scene_name, index)
         messages = self.messages_for(scene_name, example_json(example))
-        answer_format = expansion_format(self.catalog, scene.name, self.settings.qa.min_turns, self.settings.qa.max_turns)
+        qa = self.settings.qa
+        answer_format = expansion_format(self.catalog, scene.name, qa.min_turns, qa.max_turns, self.settings.schema)
         return TeacherRequest(messages, sample=[iteration, index],
                               tag={"scene": scene.name, "iteration": iteration, "index": index, "example": example.id},
                               response_format=answer_format)

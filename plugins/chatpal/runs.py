@@ -24,7 +24,7 @@ from .journal import Journal
 from .outputs import reasons_table, usage_table, write_outputs
 from .tables import SimpleTable, print_tables
 from .teacher import Teacher, journal_usage
-from .teacher_options import build_teacher, journal_path, progress_printer
+from .teacher_options import build_teacher, journal_path, progress_printer, schema_options
 
 BLOCKING = ("request_failed", "not_sent")
 
@@ -87,7 +87,8 @@ def run_expand(args: argparse.Namespace) -> int:
         seeds=seeds, scenes=scenes, weights=load_weights(args.distribution, scenes), per_scene=args.per_scene,
         iterations=args.iterations, refill_rounds=args.refill_rounds, example_scene=args.example_scene,
         seed=args.seed, dup_threshold=args.dup_threshold,
-        qa=QAOptions(catalog=catalog, min_turns=args.min_turns, max_turns=args.max_turns, **_content_checks(args)))
+        qa=QAOptions(catalog=catalog, min_turns=args.min_turns, max_turns=args.max_turns, **_content_checks(args)),
+        schema=schema_options(args))
     template = load_template(args.prompts)
     with teacher_session(args, "expand") as teacher:
         journal = teacher.journal
@@ -158,9 +159,10 @@ def run_augment(args: argparse.Namespace) -> int:
     template = load_template(args.prompts)
     collector = DialogueCollector(QAOptions(catalog=None, min_turns=args.min_turns, max_turns=args.max_turns,
                                             require_description=False, **_content_checks(args)), args.dup_threshold)
+    schema = schema_options(args)
     with teacher_session(args, "augment") as teacher:
         journal = teacher.journal
-        augmentation = Augmentation(teacher, template, collector, per_post=args.per_post)
+        augmentation = Augmentation(teacher, template, collector, per_post=args.per_post, schema=schema)
         if args.dry_run:
             requests = [augmentation.request(p, s) for p in posts for s in range(args.per_post)]
             return dry_run(teacher, [known_part(teacher, requests, "augment")], "augment")
@@ -188,10 +190,11 @@ def run_dri(args: argparse.Namespace) -> int:
         dialogues = dialogues[: args.limit]
     turns = choose_turns(dialogues, args.fraction, args.seed)
     template = load_template(args.prompts, "user_labeled.txt" if args.label_strategies else "user.txt")
+    schema = schema_options(args)
     with teacher_session(args, "dri") as teacher:
         journal = teacher.journal
         inpainting = Inpainting(teacher, template, args.k, catalog if args.label_strategies else None,
-                                args.dup_threshold)
+                                args.dup_threshold, schema=schema)
         requests = [inpainting.request(dialogue, index) for dialogue, index in turns]
         if args.dry_run:
             return dry_run(teacher, [known_part(teacher, requests, "dri")], "dri")

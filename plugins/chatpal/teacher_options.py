@@ -42,6 +42,14 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
                        help="send the JSON schema of the expected answer as response_format (structured outputs; "
                        "default: on); --no-structured asks for the format in the prompt only, for servers that "
                        "reject response_format")
+    group.add_argument("--schema-profile", choices=("portable", "extended"), default="portable",
+                       help="JSON schema keywords to use: portable (default) stays in OpenAI's strict subset; extended "
+                       "(xgrammar servers such as escbench serve) also bounds each utterance and the description "
+                       "(maxLength) and makes turns alternate starting with User (prefixItems)")
+    group.add_argument("--max-utterance-chars", type=int, default=300,
+                       help="longest utterance/reply the extended schema allows (default: 300)")
+    group.add_argument("--max-description-chars", type=int, default=400,
+                       help="longest description the extended schema allows (default: 400)")
     group.add_argument("--journal", type=Path, help="request journal (default: OUT/journal.jsonl); a re-run "
                        "with the same settings resumes from it and sends nothing twice")
     group.add_argument("--prices", type=Path, help="price table YAML (default: tasks/teacher/prices.yaml)")
@@ -67,6 +75,20 @@ def build_teacher(args: argparse.Namespace, journal, task: str):
     return Teacher(backend, journal, settings, rpm=args.rpm, tpm=args.tpm, prices=PriceTable.load(args.prices),
                    task=task, retry_failed=getattr(args, "retry_failed", False),
                    structured=getattr(args, "structured", True))
+
+
+def schema_options(args: argparse.Namespace):
+    """The :class:`~.schemas.SchemaOptions` of the parsed options (ConfigError naming the flag)."""
+    from harness.errors import ConfigError
+
+    from .schemas import SchemaOptions
+
+    try:
+        return SchemaOptions(profile=getattr(args, "schema_profile", "portable"),
+                             utterance_chars=getattr(args, "max_utterance_chars", 300),
+                             description_chars=getattr(args, "max_description_chars", 400))
+    except ValueError as error:
+        raise ConfigError(f"--schema-profile/--max-utterance-chars/--max-description-chars: {error}") from None
 
 
 def journal_path(args: argparse.Namespace) -> Path:

@@ -41,6 +41,9 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-wait-ms", type=float, default=10.0,
                         help="how long to wait for more requests to batch with the first (default: 10)")
     parser.add_argument("--max-tokens", type=int, default=64, help="reply length when a request sets none (default: 64)")
+    parser.add_argument("--repetition-penalty", type=float, default=1.0,
+                        help="with --model: transformers' repetition penalty on every reply (default 1.0: off; "
+                        "e.g. 1.3 keeps a small model from looping inside a long answer)")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
 
 
@@ -51,10 +54,13 @@ def _responder_and_name(args: argparse.Namespace):
     if args.model:
         from harness.backends.hf import HFBackend
 
-        backend = HFBackend(model=args.model, adapter=args.adapter).load()
+        backend = HFBackend(model=args.model, adapter=args.adapter,
+                            repetition_penalty=args.repetition_penalty).load()
         return backend_responder(backend), args.served_name or args.model
     if args.adapter:
         raise ConfigError("--adapter goes with --model; for a system pass --system-args adapter=PATH")
+    if args.repetition_penalty != 1.0:
+        raise ConfigError("--repetition-penalty goes with --model (a system decodes with its own settings)")
     from harness.cli import parse_assignments
     from harness.plugins import get_host
 

@@ -122,9 +122,10 @@ def answer(conversation: Sequence[dict[str, str]], schema: dict | None = None) -
 
 
 def from_schema(schema: dict, rng: random.Random, key: str | None = None, index: int = 0):
-    """A value of the strict JSON-schema subset of :mod:`harness.structured` (objects, strings,
-    enums, arrays with bounds, anyOf). ``anyOf`` items of an array take turns (User, AI, ...);
-    arrays get 10 items within their bounds; strings are phrases fitting their key."""
+    """A value of the JSON-schema subset of :mod:`harness.structured` (objects, strings with an
+    optional ``maxLength``, enums, arrays with bounds and optional ``prefixItems``, anyOf).
+    ``anyOf`` items of an array take turns (User, AI, ...); arrays get 10 items within their
+    bounds; strings are phrases fitting their key, cut to ``maxLength``."""
     if "enum" in schema:
         return rng.choice(list(schema["enum"]))
     if "anyOf" in schema:
@@ -135,12 +136,16 @@ def from_schema(schema: dict, rng: random.Random, key: str | None = None, index:
     if kind == "array":
         low, high = int(schema.get("minItems", 0)), schema.get("maxItems")
         count = max(low, 10 if high is None else min(10, int(high)))
-        return [from_schema(schema.get("items", {"type": "string"}), rng, key, i) for i in range(count)]
+        positions = list(schema.get("prefixItems", []))
+        rest = schema.get("items", {"type": "string"})
+        return [from_schema(positions[i] if i < len(positions) else rest, rng, key, i) for i in range(count)]
     if key == "User":
-        return user_line(rng)
-    if key in ("Description", "Feeling", "Cause"):
-        return _sentence(rng, SUBJECTS, ACTIONS, DETAILS) + " " + _sentence(rng, FEELINGS, OPENERS)
-    return ai_line(rng)
+        phrase = user_line(rng)
+    elif key in ("Description", "Feeling", "Cause"):
+        phrase = _sentence(rng, SUBJECTS, ACTIONS, DETAILS) + " " + _sentence(rng, FEELINGS, OPENERS)
+    else:
+        phrase = ai_line(rng)
+    return phrase[:int(schema["maxLength"])] if "maxLength" in schema else phrase
 
 
 def respond(conversations: Sequence[Sequence[dict[str, str]]], settings: GenerationSettings,
