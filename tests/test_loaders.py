@@ -381,7 +381,7 @@ def test_result_types_hold_what_the_runner_needs():
 
 # -- issue #14: the ESConv release's own names, and its Hugging Face layout -------------------
 def test_esconv_release_speaker_and_listener_and_older_strategy_names_load():
-    loaded = load_dialogues(FIXTURES / "esconv_release_format.json")
+    loaded = load_dialogues(FIXTURES / "speaker_listener_esconv_format.json")
     assert loaded.rejects == [] and len(loaded.dialogues) == 2
     first = loaded.dialogues[0]
     assert [t.role for t in first.turns] == ["ai", "user", "ai", "user", "ai", "user"]
@@ -392,16 +392,16 @@ def test_esconv_release_speaker_and_listener_and_older_strategy_names_load():
 
 
 def test_esconv_hugging_face_layout_loads_the_same_dialogues():
-    release = load_dialogues(FIXTURES / "esconv_release_format.json").dialogues
-    hf = load_dialogues(FIXTURES / "esconv_hf_layout.jsonl")  # detected from its rows
+    release = load_dialogues(FIXTURES / "speaker_listener_esconv_format.json").dialogues
+    hf = load_dialogues(FIXTURES / "text_field_rows.jsonl")  # detected from its rows
     assert [(t.role, t.text, t.strategy) for d in hf.dialogues for t in d.turns] == \
         [(t.role, t.text, t.strategy) for d in release for t in d.turns]
-    assert [d.id for d in hf.dialogues] == ["esconv_hf_layout-00000", "esconv_hf_layout-00001"]
-    assert load_dialogues(FIXTURES / "esconv_hf_layout.jsonl", format="esconv-hf").dialogues[0].scene == "job crisis"
+    assert [d.id for d in hf.dialogues] == ["text_field_rows-00000", "text_field_rows-00001"]
+    assert load_dialogues(FIXTURES / "text_field_rows.jsonl", format="esconv-hf").dialogues[0].scene == "job crisis"
 
 
 def test_esconv_hugging_face_row_without_a_dialogue_names_the_line(tmp_path):
-    lines = (FIXTURES / "esconv_hf_layout.jsonl").read_text().splitlines()
+    lines = (FIXTURES / "text_field_rows.jsonl").read_text().splitlines()
     path = tmp_path / "test.jsonl"
     path.write_text(lines[0] + "\n\n" + json.dumps({"text": "{not json"}) + "\n")
     with pytest.raises(DataError, match=r"test.jsonl, line 3, dialogue 1 .*field 'text' does not hold a JSON dialogue"):
