@@ -16,8 +16,8 @@ as chat messages and writes the supporter's next message:
 * parsing a generation: :func:`parse_output` splits a leading ``[tag]`` off; the tag becomes
   the predicted strategy when the catalog knows it, and is removed from the text either way.
 
-Truncation (one rule for training and inference, :data:`TRUNCATION`): when the rendered
-prompt has more than the budget of tokens (:func:`prompt_budget`; recorded in the training
+Truncation (one rule for training and inference, :data:`harness.prompt_budget.TRUNCATION`): when the rendered
+prompt has more than the budget of tokens (:func:`harness.prompt_budget.prompt_budget`; recorded in the training
 card as ``prompt_format.max_prompt_tokens``), whole oldest context messages are dropped
 (:func:`fit_messages`); the system message (prompt, scene, description) and the last message
 always stay. Training and the student systems both call :func:`render_context` /
@@ -48,8 +48,6 @@ PROMPT_DIR = TASKS_DIR / "prompts" / "student"
 PROMPT_WITH_STRATEGY = PROMPT_DIR / "system_strategy.txt"
 PROMPT_WITHOUT_STRATEGY = PROMPT_DIR / "system.txt"
 MAX_TAG_CHARS = 60
-TRUNCATION = "drop-oldest-turns"
-REPLY_RESERVE = 64  # tokens kept free for the reply when no prompt budget is given
 # A leading "[tag]" (optionally followed by ':' or '-') and the reply after it.
 _TAG = re.compile(r"^\s*\[([^\[\]\n]{0,%d})\]\s*[:\-]?\s*" % MAX_TAG_CHARS)
 
@@ -87,14 +85,6 @@ def context_messages(
     if template is None:
         template = read_prompt_template(default_prompt_path(with_strategy))
     return example_to_messages(as_example(source, scene, description), template, max_context_turns)
-
-
-def prompt_budget(max_len: int, max_prompt_len: int | None = None) -> int:
-    """Tokens a student prompt may take for sequences of ``max_len``: ``max_prompt_len`` when
-    given, else ``max_len`` less :data:`REPLY_RESERVE` (but at least half of ``max_len``)."""
-    if max_prompt_len is not None:
-        return max_prompt_len
-    return max(max_len - REPLY_RESERVE, max_len // 2, 1)
 
 
 def fit_messages(messages: list[Message], tokenizer: Any, max_prompt_tokens: int) -> list[Message]:

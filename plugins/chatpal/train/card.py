@@ -123,7 +123,7 @@ def check_student(folder: str | Path, base_model: str, with_strategy: bool, syst
     Returns None for a folder without a card (an adapter made outside escbench); raises
     ConfigError naming what differs and the system that fits the card otherwise.
     """
-    from plugins.systems.student_format import TRUNCATION
+    from harness.prompt_budget import TRUNCATION
 
     if not (Path(folder).expanduser() / CARD_JSON).is_file():
         return None

@@ -37,7 +37,7 @@ class PromptFormat:
 
     @property
     def prompt_tokens(self) -> int:
-        from plugins.systems.student_format import prompt_budget
+        from harness.prompt_budget import prompt_budget
 
         return prompt_budget(self.max_len, self.max_prompt_tokens)
 

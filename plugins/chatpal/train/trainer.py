@@ -195,7 +195,7 @@ def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_se
     from harness.models import file_sha256
     from harness.results import environment_info, now_iso
 
-    from plugins.systems.student_format import TRUNCATION
+    from harness.prompt_budget import TRUNCATION
 
     from .card import training_facts
 
