@@ -175,3 +175,53 @@ def test_scripted_endpoint_serves_response_format_over_http(tmp_path):
             payload = json.loads(response.read())
     replies = json.loads(payload["choices"][0]["message"]["content"])["replies"]
     assert len(replies) == 3 and payload["choices"][0]["finish_reason"] == "stop"
+
+
+def test_teacher_sampling_keys_checked_and_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"teacher\.repetition_penalty: only used with endpoint: serve"):
+        load_experiment(_write(tmp_path, {"teacher.repetition_penalty": 1.2}))
+    with pytest.raises(ConfigError, match=r"teacher\.schema_profile: 'strict' is not portable or extended"):
+        load_experiment(_write(tmp_path, {"teacher.schema_profile": "strict"}))
+    with pytest.raises(ConfigError, match=r"teacher\.max_utterance_chars: expected a positive integer, got 0"):
+        load_experiment(_write(tmp_path, {"teacher.max_utterance_chars": 0}))
+    with pytest.raises(ConfigError, match=r"teacher\.structured: expected true or false"):
+        load_experiment(_write(tmp_path, {"teacher.structured": "yes"}))
+
+
+def test_teacher_schema_keys_reach_the_teacher_commands(tmp_path):
+    """The experiment's teacher keys become flags that the expand command's own parser reads
+    back as the same values, and changing one reruns the teacher stages, not the seeds."""
+    import argparse
+    from types import SimpleNamespace
+
+    from plugins.chatpal.experiment.stage_data import teacher_flags
+    from plugins.chatpal.experiment.teacher_endpoint import TeacherEndpoint
+    from plugins.chatpal.experiment.units import build_plan
+    from plugins.chatpal.teacher_options import add_teacher_arguments
+
+    keys = {"teacher.schema_profile": "extended", "teacher.max_utterance_chars": 160,
+            "teacher.max_description_chars": 200, "teacher.structured": False, "teacher.max_tokens": 640}
+    experiment = load_experiment(_write(tmp_path, keys))
+    ctx = SimpleNamespace(experiment=experiment, endpoint=SimpleNamespace(model="teacher", url="http://127.0.0.1:9/v1"))
+    parser = argparse.ArgumentParser()
+    add_teacher_arguments(parser)
+    args = parser.parse_args(teacher_flags(ctx))
+    assert (args.schema_profile, args.max_utterance_chars, args.max_description_chars) == ("extended", 160, 200)
+    assert args.structured is False and args.max_tokens == 640 and args.teacher_url == "http://127.0.0.1:9/v1"
+
+    def keys_of(changes: dict) -> dict:
+        folder = tmp_path / str(len(changes))
+        folder.mkdir(exist_ok=True)
+        loaded = load_experiment(_write(folder, changes))
+        return {u.id: u.key for u in build_plan(loaded, TeacherEndpoint(loaded.teacher, folder).identity())}
+
+    before, after = keys_of({}), keys_of({"teacher.max_utterance_chars": 160})
+    changed = {unit for unit in before if before[unit] != after[unit]}
+    assert "expand/seeds" not in changed and {"expand/expand", "dri/chatpal", "augment/augesc"} <= changed
+
+
+def test_publish_table_options_checked(tmp_path):
+    with pytest.raises(ConfigError, match=r"stages\.publish\.latex_width: 'wide' is not column, page or fit"):
+        load_experiment(_write(tmp_path, {"stages.publish.latex_width": "wide"}))
+    experiment = load_experiment(_write(tmp_path, {"stages.publish.caption": "Toy run", "stages.publish.second": True}))
+    assert experiment.stage("publish")["caption"] == "Toy run"

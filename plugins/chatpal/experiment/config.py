@@ -11,6 +11,8 @@ Top level::
       model: teacher                  # name the server serves
       serve_model: smollm2            # endpoint: serve (a model folder, .gguf or smollm2)
       temperature, top_p, max_tokens, concurrency, max_retries, timeout, rpm, tpm, api_key_env, prices
+      structured, schema_profile, max_utterance_chars, max_description_chars   # as the teacher commands' flags
+      repetition_penalty              # endpoint: serve (escbench serve --repetition-penalty)
     data:
       seed_split: seed                # its TRAIN partition is all the teacher ever sees
       test_splits: [seed]             # Table 5 (test partitions)
@@ -36,7 +38,8 @@ STAGES = ("expand", "dri", "augment", "train", "evaluate", "analyse", "publish")
 TOP_KEYS = ("name", "description", "seed", "teacher", "data", "stages")
 ENDPOINTS = ("scripted", "serve", "url")
 TEACHER_KEYS = ("endpoint", "url", "model", "serve_model", "port", "api_key_env", "temperature", "top_p",
-                "max_tokens", "concurrency", "max_retries", "timeout", "rpm", "tpm", "prices")
+                "max_tokens", "concurrency", "max_retries", "timeout", "rpm", "tpm", "prices", "structured",
+                "schema_profile", "max_utterance_chars", "max_description_chars", "repetition_penalty")
 DATA_KEYS = ("seed_split", "test_splits", "new_scenes_splits")
 # Each stage's keys; most map one-to-one onto a flag of the command the stage calls.
 STAGE_KEYS: dict[str, tuple[str, ...]] = {
@@ -48,7 +51,7 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
               "lora_r", "load_8bit", "dtype", "save_steps", "eval_steps", "valid_fraction", "k_sweep"),
     "evaluate": ("limit", "max_new_tokens", "batch_size", "metrics", "llama_model"),
     "analyse": ("human_n", "raters", "toxicity_metric"),
-    "publish": ("resamples", "ci", "significance"),
+    "publish": ("resamples", "ci", "significance", "caption", "second", "latex_width"),
 }
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -151,6 +154,20 @@ def _teacher(teacher: dict, path: Path) -> dict:
         raise ConfigError(f"{path}: teacher.url: only used with endpoint: url (this teacher is {endpoint})")
     if endpoint == "serve" and not teacher.get("serve_model"):
         raise ConfigError(f"{path}: teacher.serve_model: missing; endpoint: serve needs the model to serve (e.g. smollm2)")
+    if endpoint != "serve" and "repetition_penalty" in teacher:
+        raise ConfigError(f"{path}: teacher.repetition_penalty: only used with endpoint: serve (this teacher is "
+                          f"{endpoint}; a remote server's sampling settings are its own)")
+    if "structured" in teacher and not isinstance(teacher["structured"], bool):
+        raise ConfigError(f"{path}: teacher.structured: expected true or false, got {teacher['structured']!r}")
+    if teacher.get("schema_profile", "portable") not in ("portable", "extended"):
+        raise ConfigError(f"{path}: teacher.schema_profile: {teacher['schema_profile']!r} is not portable or extended")
+    for key in ("max_utterance_chars", "max_description_chars", "max_tokens"):
+        value = teacher.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ConfigError(f"{path}: teacher.{key}: expected a positive integer, got {value!r}")
+    penalty = teacher.get("repetition_penalty")
+    if penalty is not None and (isinstance(penalty, bool) or not isinstance(penalty, (int, float)) or penalty <= 0):
+        raise ConfigError(f"{path}: teacher.repetition_penalty: expected a positive number, got {penalty!r}")
     return {"model": "teacher", **teacher}
 
 
@@ -162,6 +179,9 @@ def _check_values(stages: dict[str, dict], path: Path) -> None:
         value = stages.get(stage, {}).get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise ConfigError(f"{path}: stages.{stage}.{key}: expected a positive integer, got {value!r}")
+    width = stages.get("publish", {}).get("latex_width")
+    if width is not None and width not in ("column", "page", "fit"):
+        raise ConfigError(f"{path}: stages.publish.latex_width: {width!r} is not column, page or fit")
     for stage, key in (("dri", "fraction"), ("augment", "dri_fraction")):
         value = stages.get(stage, {}).get(key)
         if value is not None and not (isinstance(value, (int, float)) and 0 < value <= 1):

@@ -22,7 +22,9 @@ AUGMENT_FLAGS = {"per_post": "--per-post", "limit": "--limit", "min_turns": "--m
                  "max_turns": "--max-turns", "dup_threshold": "--dup-threshold"}
 TEACHER_FLAGS = {"temperature": "--temperature", "top_p": "--top-p", "max_tokens": "--max-tokens",
                  "concurrency": "--concurrency", "max_retries": "--max-retries", "timeout": "--timeout",
-                 "rpm": "--rpm", "tpm": "--tpm", "api_key_env": "--teacher-key-env", "prices": "--prices"}
+                 "rpm": "--rpm", "tpm": "--tpm", "api_key_env": "--teacher-key-env", "prices": "--prices",
+                 "schema_profile": "--schema-profile", "max_utterance_chars": "--max-utterance-chars",
+                 "max_description_chars": "--max-description-chars"}
 
 
 def flags(settings: dict[str, Any], mapping: dict[str, str]) -> list[str]:
@@ -40,6 +42,8 @@ def teacher_flags(ctx, journal: Path | None = None) -> list[str]:
     teacher = ctx.experiment.teacher
     out = ["--teacher", ctx.endpoint.model, "--teacher-url", ctx.endpoint.url, "--seed", str(ctx.experiment.seed)]
     out += flags(teacher, TEACHER_FLAGS)
+    if teacher.get("structured") is False:
+        out.append("--no-structured")
     return out + (["--journal", str(journal)] if journal else [])
 
 

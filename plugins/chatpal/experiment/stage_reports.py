@@ -130,6 +130,9 @@ def run_publish(ctx, unit, folder: Path) -> None:
             str(settings.get("resamples", 1000)), "--seed", str(ctx.experiment.seed)]
     argv += ["--ci"] if settings.get("ci", True) else []
     argv += ["--significance"] if settings.get("significance", True) else []
+    argv += ["--second"] if settings.get("second", False) else []
+    argv += ["--latex-width", str(settings["latex_width"])] if settings.get("latex_width") else []
+    argv += ["--caption", str(settings["caption"])] if settings.get("caption") else []
     if call(argv, unit.id) != 0:
         raise StageError(f"{unit.id}: escbench leaderboard reported problems")
     sweep = [str(ctx.folder(u)) for u in ctx.sweep_units()]
