@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/structured_teacher.py --requests 2 --max-tokens 200 --out /tmp/st
     .venv/bin/python benchmarks/structured_teacher.py --schema-profile portable   # OpenAI strict subset
     .venv/bin/python benchmarks/structured_teacher.py --repetition-penalty 1.3    # serve flag
+    .venv/bin/python benchmarks/structured_teacher.py --plain-sentences           # teacher flag
 
 ``escbench serve --model smollm2`` runs as a subprocess; the same 8 expansion requests (8
 scenes, real seed examples, the shipped prompt) go to it through
@@ -53,7 +54,7 @@ def start_server(max_batch: int, wait_ms: float, repetition_penalty: float = 1.0
 
 
 def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "extended",
-                   utterance_chars: int = 300, description_chars: int = 400):
+                   utterance_chars: int = 300, description_chars: int = 400, sentences: bool = False):
     """``count`` expansion requests for distinct scenes, all with sample id (1, 0)."""
     from harness.catalogs import load_scenes, load_strategy_catalog
     from harness.loaders import load_dialogues
@@ -67,7 +68,7 @@ def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "e
     scenes = load_scenes()[:count]
     qa = QAOptions(catalog=catalog, min_turns=min_turns, max_turns=max_turns)
     settings = ExpandSettings(seeds=seeds, scenes=scenes, weights={s.name: 1.0 for s in scenes}, qa=qa,
-                             schema=SchemaOptions(profile, utterance_chars, description_chars))
+                             schema=SchemaOptions(profile, utterance_chars, description_chars, sentences))
     expansion = Expansion(settings, None, load_template("tasks/prompts/expand"), catalog)
     return [expansion.request(1, scene.name, 0) for scene in scenes], expansion
 
@@ -118,6 +119,8 @@ def main() -> int:
                         help="schema profile of the structured arm (default extended: maxLength, alternation)")
     parser.add_argument("--max-utterance-chars", type=int, default=300, help="extended profile (default 300)")
     parser.add_argument("--max-description-chars", type=int, default=400, help="extended profile (default 400)")
+    parser.add_argument("--plain-sentences", action="store_true",
+                        help="extended profile: utterances and description as plain sentences (teacher flag)")
     parser.add_argument("--repetition-penalty", type=float, default=1.0,
                         help="escbench serve --repetition-penalty for both arms (default 1.0: off)")
     parser.add_argument("--out", type=Path, help="folder for answers.jsonl and the journals (default: a temp folder)")
@@ -125,7 +128,7 @@ def main() -> int:
 
     requests, expansion = build_requests(args.requests, args.min_turns, args.max_turns,
                                          args.schema_profile, args.max_utterance_chars,
-                                         args.max_description_chars)
+                                         args.max_description_chars, args.plain_sentences)
     folder = args.out or Path(tempfile.mkdtemp(prefix="structured-teacher-"))
     folder.mkdir(parents=True, exist_ok=True)
     process, url = start_server(max_batch=2 * len(requests), wait_ms=3000,
@@ -146,9 +149,13 @@ def main() -> int:
         process.wait(timeout=30)
     if set(results) != {True, False}:
         raise SystemExit("an arm did not finish (see the errors above)")
+    limits = ""
+    if args.schema_profile == "extended":
+        plain = ", plain sentences" if args.plain_sentences else ""
+        limits = f" ({args.max_utterance_chars}/{args.max_description_chars} chars{plain})"
     print(f"embedded SmolLM2 teacher via escbench serve, {len(requests)} expansion requests per arm, "
           f"schema profile {args.schema_profile}"
-          f"{f' ({args.max_utterance_chars}/{args.max_description_chars} chars)' if args.schema_profile == 'extended' else ''}, repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
+          f"{limits}, repetition penalty {args.repetition_penalty}, max_tokens={args.max_tokens}, turns {args.min_turns}-{args.max_turns}, temperature {args.temperature}; "
           f"both arms in one run, {wall:.0f} s wall")
     print(f"{'arm':<14}{'format':>10}{'content':>10}{'tokens':>10}{'tokens/accepted':>18}  rejects")
     with open(folder / "answers.jsonl", "w", encoding="utf-8") as answers:

@@ -165,19 +165,27 @@ def system_responder(system: Any) -> Responder:
 
 def backend_responder(backend: Any) -> Responder:
     """Answer with a backend's ``generate(conversations, settings, stop)`` (messages as sent);
-    with ``schemas=`` (one per conversation) when the backend's ``generate`` takes them."""
-    def respond(conversations, settings, stop, schemas=None):
-        if schemas is None:
-            return backend.generate(conversations, settings, stop=stop)
-        return backend.generate(conversations, settings, stop=stop, schemas=schemas)
+    with ``schemas=`` / ``seeds=`` (one per conversation) when the backend's ``generate`` takes them."""
+    def respond(conversations, settings, stop, schemas=None, seeds=None):
+        extra = {"schemas": schemas} if schemas is not None else {}
+        extra.update({"seeds": seeds} if seeds is not None else {})
+        return backend.generate(conversations, settings, stop=stop, **extra)
 
-    respond.accepts_schemas = "schemas" in inspect.signature(backend.generate).parameters
+    parameters = inspect.signature(backend.generate).parameters
+    respond.accepts_schemas = "schemas" in parameters
+    respond.accepts_seeds = "seeds" in parameters
     return respond
 
 
 def accepts_schemas(responder: Responder) -> bool:
     """Whether ``responder`` takes ``schemas=`` (set by :func:`backend_responder`)."""
     return bool(getattr(responder, "accepts_schemas", False))
+
+
+def accepts_seeds(responder: Responder) -> bool:
+    """Whether ``responder`` takes ``seeds=``, one run seed per conversation, and samples each
+    conversation as it would alone (set by :func:`backend_responder`)."""
+    return bool(getattr(responder, "accepts_seeds", False))
 
 
 @dataclass
@@ -188,7 +196,10 @@ class _Pending:
 
 class MicroBatcher:
     """Runs ``responder`` on one worker thread; requests queued within ``wait_s`` of each
-    other (up to ``max_batch`` conversations) with equal settings and stops share a call."""
+    other (up to ``max_batch`` conversations) with equal settings and stops share a call.
+    Settings that differ only in ``seed`` count as equal for a responder that takes per-
+    conversation seeds (:func:`accepts_seeds`); choice ``j`` of a request with ``n`` > 1 then
+    samples with seed ``seed + j``, so its choices differ."""
 
     def __init__(self, responder: Responder, max_batch: int = 8, wait_s: float = 0.01):
         self.responder = responder
@@ -231,13 +242,17 @@ class MicroBatcher:
                 return
 
     def _answer(self, batch: list[_Pending]) -> None:
+        per_row_seeds = accepts_seeds(self.responder)
         groups: dict[tuple, list[_Pending]] = {}
         for item in batch:
-            groups.setdefault((item.request.settings, item.request.stop), []).append(item)
+            settings = replace(item.request.settings, seed=0) if per_row_seeds else item.request.settings
+            groups.setdefault((settings, item.request.stop), []).append(item)
         for (settings, stop), items in groups.items():
             conversations = [item.request.conversation() for item in items for _ in range(item.request.n)]
             schemas = [item.request.schema for item in items for _ in range(item.request.n)]
-            extra = {"schemas": schemas} if any(schemas) else {}
+            extra: dict[str, Any] = {"schemas": schemas} if any(schemas) else {}
+            if per_row_seeds:
+                extra["seeds"] = [item.request.settings.seed + j for item in items for j in range(item.request.n)]
             try:
                 self.calls += 1
                 generations = self.responder(conversations, replace(settings, batch_size=self.max_batch), list(stop),

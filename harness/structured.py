@@ -42,6 +42,21 @@ def text(max_length: int | None = None) -> Schema:
     return {"type": "string", "maxLength": max_length}
 
 
+# Plain sentence text: a capital letter first, then letters, digits, spaces and common punctuation
+# (no quotes, brackets, braces, markup or escapes). Used by the ``extended`` profile's
+# ``sentences`` option to keep a small model away from template slots and code-like filler.
+SENTENCE_CHARACTERS = "A-Za-z0-9 ,.'?!;:-"
+
+
+def sentence(min_length: int, max_length: int) -> Schema:
+    """A string of plain sentence text (see :data:`SENTENCE_CHARACTERS`), ``min_length`` to
+    ``max_length`` characters, as one ``pattern`` (xgrammar ignores ``minLength``/``maxLength``
+    next to a pattern, so the bounds live in the pattern)."""
+    if not 1 <= min_length <= max_length:
+        raise ValueError(f"sentence bounds {min_length}..{max_length} must satisfy 1 <= min <= max")
+    return {"type": "string", "pattern": f"^[A-Z][{SENTENCE_CHARACTERS}]{{{min_length - 1},{max_length - 1}}}$"}
+
+
 def one_of_strings(values: Sequence[str]) -> Schema:
     """A string that must be one of ``values`` (kept in the given order, duplicates dropped)."""
     unique = list(dict.fromkeys(values))

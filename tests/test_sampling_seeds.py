@@ -85,3 +85,24 @@ def test_a_resumed_sampled_run_equals_an_uninterrupted_one(tmp_path):
     assert records[0]["counts"]["cached"] == 1 and records[0]["counts"]["generated"] == 2
     import json
     assert [json.loads(line)["prediction"] for line in resumed] == [json.loads(line)["prediction"] for line in whole]
+
+
+@pytest.mark.slow
+def test_conversations_with_their_own_seeds_sample_in_one_batch_as_they_would_alone():
+    """``seeds=``: what ``escbench serve`` uses to batch requests whose seeds differ."""
+    from harness.backends.hf import HFBackend
+
+    backend = HFBackend(device="cpu").load()
+
+    def settings(seed, batch_size):
+        return GenerationSettings(do_sample=True, temperature=1.0, top_p=0.95, max_new_tokens=12, seed=seed,
+                                  batch_size=batch_size)
+
+    seeds = [11, 12, 13, 11]
+    alone = [backend.generate([conversation], settings(seed, 1))[0].text
+             for conversation, seed in zip(CONVERSATIONS, seeds)]
+    together = [o.text for o in backend.generate(CONVERSATIONS, settings(0, 4), seeds=seeds)]
+    assert together == alone
+    # the same conversation under two seeds samples two different replies
+    twice = backend.generate([CONVERSATIONS[1], CONVERSATIONS[1]], settings(0, 2), seeds=[1, 2])
+    assert twice[0].text != twice[1].text

@@ -129,3 +129,56 @@ def test_the_xgrammar_matcher_of_the_extended_schema_refuses_broken_dialogues(ca
     quoted = dialogue([("User", 'She said "enough".')] + GOOD[1:])
     jsonschema.validate(quoted, dialogue_schema(catalog, SCENE, 4, 6, EXTENDED))
     assert _matcher_verdict(xgr, grammar, stop, quoted) == "refused"
+
+
+SENTENCES = SchemaOptions(profile="extended", utterance_chars=40, description_chars=60, sentences=True)
+SENTENCE_GOOD = [("User", "Exams start on Monday."), ("AI", "That sounds stressful."),
+                 ("User", "It really is, yes."), ("AI", "What worries you most?")]
+# Each breaks the plain-sentence rule in one utterance (hand-picked from what SmolLM2 wrote
+# under the extended schema without it: slots, markup, empty and two-word turns).
+SENTENCE_BAD = {
+    "template slot": "{display_name}",
+    "markup": "I feel <b>so</b> alone today.",
+    "empty": "",
+    "two words": "Okay then",
+    "lower-case start": "exams start on Monday.",
+    "quote inside": 'She said "enough" to me.',
+    "over 40 characters": "Exams start on Monday and I am so scared of them.",
+}
+
+
+def test_plain_sentences_refuse_slots_markup_and_short_turns_in_jsonschema(catalog):
+    schema = dialogue_schema(catalog, SCENE, 4, 6, SENTENCES)
+    jsonschema.validate(dialogue(SENTENCE_GOOD, description="A student worries about the exams."), schema)
+    for label, text in SENTENCE_BAD.items():
+        answer = dialogue([("User", text)] + SENTENCE_GOOD[1:], description="A student worries about the exams.")
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(answer, schema)
+            pytest.fail(f"accepted: {label}")
+    with pytest.raises(jsonschema.ValidationError):  # the description follows the same rule
+        jsonschema.validate(dialogue(SENTENCE_GOOD, description="[Use ListItem] worries"), schema)
+    with pytest.raises(ValueError, match="need the extended schema profile"):
+        SchemaOptions(sentences=True)
+
+
+def test_the_xgrammar_matcher_of_plain_sentences_agrees_with_jsonschema(catalog):
+    xgr = pytest.importorskip("xgrammar")
+    from transformers import AutoTokenizer
+
+    from harness.backends.constrained import compiled_grammar
+    from harness.models import embedded_model_dir
+
+    folder = embedded_model_dir()
+    if not (folder / "tokenizer.json").is_file():
+        pytest.skip(f"the embedded model is not converted yet ({folder})")
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+
+    class Model:  # compiled_grammar reads only config.vocab_size
+        config = type("Config", (), {"vocab_size": len(tokenizer)})()
+
+    grammar = compiled_grammar(Model(), tokenizer, dialogue_schema(catalog, SCENE, 4, 6, SENTENCES))
+    description = "A student worries about the exams."
+    assert _matcher_verdict(xgr, grammar, tokenizer.eos_token_id, dialogue(SENTENCE_GOOD, description)) == "complete"
+    for label, text in SENTENCE_BAD.items():
+        answer = dialogue([("User", text)] + SENTENCE_GOOD[1:], description)
+        assert _matcher_verdict(xgr, grammar, tokenizer.eos_token_id, answer) == "refused", label

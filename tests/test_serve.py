@@ -251,3 +251,38 @@ def test_offline_run_of_llama_chatgpt_and_ask_expert_against_served_smollm2(tmp_
     assert ask["system"]["config"]["expert"]["base_url"] == url
     assert len(ask["system"]["config"]["expert_prompt_sha256"]) == 64
     assert process.returncode == 0  # SIGTERM stops the server cleanly
+
+
+def _seed_recorder(calls: list, per_row: bool):
+    def responder(conversations, settings, stop, seeds=None):
+        calls.append((len(conversations), settings.seed, seeds))
+        return [Generation(text=f"seed {seed}") for seed in (seeds or [settings.seed] * len(conversations))]
+
+    responder.accepts_seeds = per_row
+    return responder
+
+
+@pytest.mark.parametrize("per_row", [True, False])
+def test_requests_that_differ_only_in_seed_share_a_batch_when_the_responder_takes_seeds(per_row):
+    calls: list = []
+    with ChatServer(_seed_recorder(calls, per_row), "m", max_batch=5, batch_wait_s=5.0).start() as server:
+        replies = {}
+
+        def ask(seed, n=1):
+            response = client_for(server).chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}], temperature=0.7, seed=seed, n=n)
+            replies[seed] = [choice.message.content for choice in response.choices]
+
+        threads = [threading.Thread(target=ask, args=(seed,)) for seed in (10, 20, 30)]
+        threads.append(threading.Thread(target=ask, args=(40, 2)))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if per_row:
+        # one call; each request samples with its own seed, choice j of n with seed + j
+        assert [(size, sorted(seeds)) for size, _, seeds in calls] == [(5, [10, 20, 30, 40, 41])]
+        assert replies == {10: ["seed 10"], 20: ["seed 20"], 30: ["seed 30"], 40: ["seed 40", "seed 41"]}
+    else:
+        # a responder without per-row seeds gets one call per distinct seed, as before
+        assert sorted((size, seed) for size, seed, _ in calls) == [(1, 10), (1, 20), (1, 30), (2, 40)]

@@ -186,14 +186,21 @@ class HFBackend:
         stop: list[str] | None = None,
         progress: ProgressCallback | None = None,
         schemas: Sequence[Any] | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> list[GenerationOutput]:
         """One reply per conversation, in order. ``progress(n)`` is called after each batch
         with the number of conversations finished so far. ``schemas`` (one JSON schema or None
-        per conversation) constrains those replies to match it (:mod:`.constrained`)."""
+        per conversation) constrains those replies to match it (:mod:`.constrained`).
+        ``seeds`` (one per conversation) replaces ``settings.seed`` as each conversation's run
+        seed, so requests with different seeds share a batch and each samples exactly as it
+        would alone (row seed: :func:`harness.seeding.example_seed` of its seed and prompt)."""
         self.load()
         if schemas is not None and len(schemas) != len(conversations):
             raise EscbenchError(f"{len(schemas)} schemas for {len(conversations)} conversations: give one (or None) each")
+        if seeds is not None and len(seeds) != len(conversations):
+            raise EscbenchError(f"{len(seeds)} seeds for {len(conversations)} conversations: give one each")
         prompts = [self.render(conversation) for conversation in conversations]
+        run_seeds = list(seeds) if seeds is not None else [settings.seed] * len(prompts)
         stops = [s for s in (stop or []) if s]
         if not self.has_chat_template:
             stops += [s for s in TRANSCRIPT_STOPS if s not in stops]
@@ -208,7 +215,7 @@ class HFBackend:
                         return _generate_batch(self.model, self.tokenizer, [prompts[i] for i in indices],
                                                settings, stops, seed=next(seeds),
                                                add_special_tokens=not self.has_chat_template,
-                                               row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
+                                               row_seeds=[example_seed(run_seeds[i], prompts[i]) for i in indices],
                                                row_schemas=[schemas[i] for i in indices] if schemas else None,
                                                prefilled=prefilled, repetition_penalty=self.repetition_penalty)
 
@@ -230,7 +237,7 @@ class HFBackend:
                     stops,
                     seed=settings.seed + start,
                     add_special_tokens=not self.has_chat_template,
-                    row_seeds=[example_seed(settings.seed, prompts[i]) for i in indices],
+                    row_seeds=[example_seed(run_seeds[i], prompts[i]) for i in indices],
                     row_schemas=[schemas[i] for i in indices] if schemas else None,
                     repetition_penalty=self.repetition_penalty,
                 )

@@ -15,7 +15,11 @@ expressible and QA checks it (``no_alternation``); ``extended`` (for xgrammar se
 as ``escbench serve``) also bounds every utterance and description (``maxLength``) and makes
 turns alternate starting with User (``prefixItems``, when ``max_turns`` is set). Under
 xgrammar 0.2.9 a ``maxLength`` string admits no escapes (no ``\\"`` or ``\\n`` inside an
-utterance), and the ``prefixItems`` list holds one turn schema per allowed turn.
+utterance), and the ``prefixItems`` list holds one turn schema per allowed turn. The
+extended profile's ``sentences`` option goes further for small teachers: every utterance and
+the description are plain sentences (:func:`harness.structured.sentence`: a capital letter
+first, no quotes, brackets or markup), at least :data:`MIN_UTTERANCE_CHARS` /
+:data:`MIN_DESCRIPTION_CHARS` long.
 """
 from __future__ import annotations
 
@@ -24,32 +28,47 @@ from typing import Any
 
 from harness.catalogs import StrategyCatalog
 from harness.structured import (alternating_array, array_of, check_profile, one_of_strings, response_format,
-                                strict_object, text)
+                                sentence, strict_object, text)
+
+MIN_UTTERANCE_CHARS = 12  # with ``sentences``: about three short words at the least
+MIN_DESCRIPTION_CHARS = 24
 
 
 @dataclass(frozen=True)
 class SchemaOptions:
     """``profile``: ``portable`` or ``extended`` (see the module doc); the character limits
-    apply to the ``extended`` profile only."""
+    and ``sentences`` apply to the ``extended`` profile only."""
 
     profile: str = "portable"
     utterance_chars: int = 300
     description_chars: int = 400
+    sentences: bool = False
 
     def __post_init__(self) -> None:
         check_profile(self.profile)
         if self.utterance_chars < 1 or self.description_chars < 1:
             raise ValueError(f"schema character limits must be at least 1, got utterance {self.utterance_chars}, "
                              f"description {self.description_chars}")
+        if self.sentences and not self.extended:
+            raise ValueError("plain sentences need the extended schema profile")
+        if self.sentences and (self.utterance_chars < MIN_UTTERANCE_CHARS
+                               or self.description_chars < MIN_DESCRIPTION_CHARS):
+            raise ValueError(f"with plain sentences the character limits must be at least {MIN_UTTERANCE_CHARS} "
+                             f"(utterance) and {MIN_DESCRIPTION_CHARS} (description), got {self.utterance_chars} "
+                             f"and {self.description_chars}")
 
     @property
     def extended(self) -> bool:
         return self.profile == "extended"
 
     def utterance(self) -> dict:
+        if self.sentences:
+            return sentence(MIN_UTTERANCE_CHARS, self.utterance_chars)
         return text(self.utterance_chars if self.extended else None)
 
     def description(self) -> dict:
+        if self.sentences:
+            return sentence(MIN_DESCRIPTION_CHARS, self.description_chars)
         return text(self.description_chars if self.extended else None)
 
 

@@ -50,6 +50,10 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
                        help="longest utterance/reply the extended schema allows (default: 300)")
     group.add_argument("--max-description-chars", type=int, default=400,
                        help="longest description the extended schema allows (default: 400)")
+    group.add_argument("--plain-sentences", action="store_true",
+                       help="extended profile: every utterance and the description must be a plain sentence (a "
+                       "capital letter first; no quotes, brackets or markup; at least 12 / 24 characters), which "
+                       "keeps a small teacher from writing template slots and code-like filler")
     group.add_argument("--journal", type=Path, help="request journal (default: OUT/journal.jsonl); a re-run "
                        "with the same settings resumes from it and sends nothing twice")
     group.add_argument("--prices", type=Path, help="price table YAML (default: tasks/teacher/prices.yaml)")
@@ -86,9 +90,11 @@ def schema_options(args: argparse.Namespace):
     try:
         return SchemaOptions(profile=getattr(args, "schema_profile", "portable"),
                              utterance_chars=getattr(args, "max_utterance_chars", 300),
-                             description_chars=getattr(args, "max_description_chars", 400))
+                             description_chars=getattr(args, "max_description_chars", 400),
+                             sentences=getattr(args, "plain_sentences", False))
     except ValueError as error:
-        raise ConfigError(f"--schema-profile/--max-utterance-chars/--max-description-chars: {error}") from None
+        raise ConfigError(f"--schema-profile/--max-utterance-chars/--max-description-chars/--plain-sentences: "
+                          f"{error}") from None
 
 
 def journal_path(args: argparse.Namespace) -> Path:

@@ -11,7 +11,8 @@ Top level::
       model: teacher                  # name the server serves
       serve_model: smollm2            # endpoint: serve (a model folder, .gguf or smollm2)
       temperature, top_p, max_tokens, concurrency, max_retries, timeout, rpm, tpm, api_key_env, prices
-      structured, schema_profile, max_utterance_chars, max_description_chars   # as the teacher commands' flags
+      structured, schema_profile, max_utterance_chars, max_description_chars, plain_sentences  # as the
+                                      # teacher commands' flags (--no-structured, --schema-profile, ...)
       repetition_penalty              # endpoint: serve (escbench serve --repetition-penalty)
     data:
       seed_split: seed                # its TRAIN partition is all the teacher ever sees
@@ -39,7 +40,8 @@ TOP_KEYS = ("name", "description", "seed", "teacher", "data", "stages")
 ENDPOINTS = ("scripted", "serve", "url")
 TEACHER_KEYS = ("endpoint", "url", "model", "serve_model", "port", "api_key_env", "temperature", "top_p",
                 "max_tokens", "concurrency", "max_retries", "timeout", "rpm", "tpm", "prices", "structured",
-                "schema_profile", "max_utterance_chars", "max_description_chars", "repetition_penalty")
+                "schema_profile", "max_utterance_chars", "max_description_chars", "plain_sentences",
+                "repetition_penalty")
 DATA_KEYS = ("seed_split", "test_splits", "new_scenes_splits")
 # Each stage's keys; most map one-to-one onto a flag of the command the stage calls.
 STAGE_KEYS: dict[str, tuple[str, ...]] = {
@@ -157,8 +159,9 @@ def _teacher(teacher: dict, path: Path) -> dict:
     if endpoint != "serve" and "repetition_penalty" in teacher:
         raise ConfigError(f"{path}: teacher.repetition_penalty: only used with endpoint: serve (this teacher is "
                           f"{endpoint}; a remote server's sampling settings are its own)")
-    if "structured" in teacher and not isinstance(teacher["structured"], bool):
-        raise ConfigError(f"{path}: teacher.structured: expected true or false, got {teacher['structured']!r}")
+    for key in ("structured", "plain_sentences"):
+        if key in teacher and not isinstance(teacher[key], bool):
+            raise ConfigError(f"{path}: teacher.{key}: expected true or false, got {teacher[key]!r}")
     if teacher.get("schema_profile", "portable") not in ("portable", "extended"):
         raise ConfigError(f"{path}: teacher.schema_profile: {teacher['schema_profile']!r} is not portable or extended")
     for key in ("max_utterance_chars", "max_description_chars", "max_tokens"):

@@ -24,7 +24,7 @@ TEACHER_FLAGS = {"temperature": "--temperature", "top_p": "--top-p", "max_tokens
                  "concurrency": "--concurrency", "max_retries": "--max-retries", "timeout": "--timeout",
                  "rpm": "--rpm", "tpm": "--tpm", "api_key_env": "--teacher-key-env", "prices": "--prices",
                  "schema_profile": "--schema-profile", "max_utterance_chars": "--max-utterance-chars",
-                 "max_description_chars": "--max-description-chars"}
+                 "max_description_chars": "--max-description-chars", "plain_sentences": "--plain-sentences"}
 
 
 def flags(settings: dict[str, Any], mapping: dict[str, str]) -> list[str]:

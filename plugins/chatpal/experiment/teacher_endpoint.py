@@ -56,7 +56,8 @@ class TeacherEndpoint:
     def identity(self) -> dict[str, Any]:
         """What decides the teacher's answers (the URL of a server we start does not)."""
         keys = ("endpoint", "model", "serve_model", "temperature", "top_p", "max_tokens", "structured",
-                "schema_profile", "max_utterance_chars", "max_description_chars", "repetition_penalty")
+                "schema_profile", "max_utterance_chars", "max_description_chars", "plain_sentences",
+                "repetition_penalty")
         out = {key: self.settings.get(key) for key in keys if key in self.settings}
         if self.kind == "url":
             out["url"] = self.settings["url"]
@@ -83,7 +84,9 @@ class TeacherEndpoint:
             port = _pick_free_port()
         command = [sys.executable, "-m", "harness.cli", "serve", "--model", str(self.settings["serve_model"]),
                    "--served-name", self.model, "--port", str(port),
-                   "--max-tokens", str(self.settings.get("max_tokens", 2048))]
+                   "--max-tokens", str(self.settings.get("max_tokens", 2048)),
+                   # one batch can hold every request in flight (distinct seeds batch together)
+                   "--max-batch", str(max(1, int(self.settings.get("concurrency", 8)))), "--batch-wait-ms", "200"]
         if self.settings.get("repetition_penalty") is not None:
             command += ["--repetition-penalty", str(self.settings["repetition_penalty"])]
         log = open(self.out / "teacher-serve.log", "ab")
