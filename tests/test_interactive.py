@@ -230,3 +230,44 @@ def test_duplicate_card_ids_are_refused(tmp_path):
     cards.write_text(json.dumps(CARDS[0]) + "\n" + json.dumps(CARDS[0]) + "\n")
     with pytest.raises(CardError, match="card id 'c1' already used on line 1"):
         read_cards(cards)
+
+
+def test_human_export_of_conversations_and_kappa_with_the_judge(tmp_path, split_yaml, env):
+    import csv
+
+    from statsmodels.stats.inter_rater import aggregate_raters, fleiss_kappa
+
+    out, sheets = tmp_path / "results", tmp_path / "sheets"
+    with ScriptedServer(Script(), models=("warm", "sim", "judge")) as server:
+        assert run_cli(*interact_args(server.url, split_yaml, out), env=env).returncode == 0
+    exported = run_cli("human", "export", "--results", str(out), "--conversations", "mini_interactive", "--n", "3",
+                       "--raters", "2", "--out", str(sheets), env=env)
+    assert exported.returncode == 0, exported.stderr
+    key = json.loads((sheets / "key.json").read_text())
+    assert key["mode"] == "dialogues" and len(key["units"]) == 6  # 3 cards x 2 systems
+    units = [json.loads(line) for line in (sheets / "units.jsonl").read_text().splitlines()]
+    assert all(u["context"][0]["role"] == "user" and u["reply"] is None for u in units)
+
+    def read(name):
+        with open(sheets / name, newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    judge = {row["id"]: row for row in read("judge-interactive.csv")}
+    for k, changed in ((1, {}), (2, {"Helpfulness": "2"})):  # rater 2 gives every conversation 2 for Helpfulness
+        rows = read(f"rater-{k}.csv")
+        for row in rows:
+            row.update({d: judge[row["id"]][d] for d in DIMENSIONS}, **changed)
+        with open(sheets / f"rater-{k}.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    imported = run_cli("human", "import", str(sheets), "--judge", "judge-interactive.csv", env=env)
+    assert imported.returncode == 0, imported.stderr
+    summary = json.loads((sheets / "summary.json").read_text())
+    with_judge = summary["fleiss_kappa_with"]["judge-interactive"]
+    assert with_judge["Informativeness"] == pytest.approx(1.0)  # all three agree on every unit
+    second = {row["id"]: row for row in read("rater-2.csv")}
+    table = [[int(row["Helpfulness"]), int(second[row["id"]]["Helpfulness"]), int(judge[row["id"]]["Helpfulness"])]
+             for row in read("rater-1.csv")]  # units x (rater 1, rater 2, judge), categories 0-3
+    expected = fleiss_kappa(aggregate_raters(table, n_cat=4)[0])
+    assert with_judge["Helpfulness"] == pytest.approx(expected)

@@ -74,17 +74,19 @@ def run_conversations(
             requests = [simulator_messages(c.card, c.turns, templates, final) for c, final in zip(batch, finals)]
             answers = simulator.generate(requests, simulator_settings, response_format=SEEKER_FORMAT)
             new = []
-            for conversation, final, answer in zip(batch, finals, answers):
-                where = f"conversation {conversation.card.id!r}, seeker turn {len(conversation.turns)}"
-                parsed = parse_seeker(answer.raw or answer.text, f"{who}: {where}")
-                ended = final or (parsed["end"] and bool(conversation.turns))
-                new.append((conversation, {"role": "user", "text": parsed["message"], "distress": parsed["distress"],
-                                           "end": ended}))
-            store.add([(c.key, c.card.id, turn) for c, turn in new])
-            for conversation, turn in new:
-                conversation.turns.append(turn)
-                if turn["end"] and advance:
-                    advance(1)
+            try:
+                for conversation, final, answer in zip(batch, finals, answers):
+                    where = f"conversation {conversation.card.id!r}, seeker turn {len(conversation.turns)}"
+                    parsed = parse_seeker(answer.raw or answer.text, f"{who}: {where}")
+                    ended = final or (parsed["end"] and bool(conversation.turns))
+                    new.append((conversation, {"role": "user", "text": parsed["message"],
+                                               "distress": parsed["distress"], "end": ended}))
+            finally:  # the usable answers before a bad one are kept
+                store.add([(c.key, c.card.id, turn) for c, turn in new])
+                for conversation, turn in new:
+                    conversation.turns.append(turn)
+                    if turn["end"] and advance:
+                        advance(1)
             counts.seeker_requests += len(batch)
         replying = [c for c in conversations if c.next_role(max_turns) == "ai"]
         if not seekers and not replying:
@@ -118,10 +120,13 @@ def judge_conversations(
         requests = [judge_messages(conversations[i].card, conversations[i].turns, guideline, templates) for i in batch]
         answers = judge.generate(requests, settings, response_format=judge_format(guideline))
         records = []
-        for i, answer in zip(batch, answers):
-            where = f"{who}: judge rating of conversation {conversations[i].card.id!r}"
-            scores = parse_judge(answer.raw or answer.text, guideline, where)
-            records.append({"key": keys[i], "card": conversations[i].card.id, "scores": scores, "answer": answer.raw})
-        ratings.add(records)
-        counts.judged += len(batch)
+        try:
+            for i, answer in zip(batch, answers):
+                where = f"{who}: judge rating of conversation {conversations[i].card.id!r}"
+                scores = parse_judge(answer.raw or answer.text, guideline, where)
+                records.append({"key": keys[i], "card": conversations[i].card.id, "scores": scores,
+                                "answer": answer.raw})
+        finally:  # the usable ratings before a bad one are kept
+            ratings.add(records)
+            counts.judged += len(records)
     return [ratings.get(key)["scores"] for key in keys]
