@@ -33,9 +33,10 @@ DIMENSIONS = ["Informativeness", "Understanding", "Helpfulness", "Consistency", 
 class Script:
     """Answers by the request's model: `sim` (seeker), `judge`, `warm` (the chatgpt system)."""
 
-    def __init__(self, judge_override: dict | None = None):
+    def __init__(self, judge_override: dict | None = None, seeker_override: dict | None = None):
         self.kill: tuple[int, int] | None = None  # (request number, pid)
         self.judge_override = judge_override or {}
+        self.seeker_override = seeker_override or {}
 
     def __call__(self, number: int, body: dict) -> Reply:
         if self.kill and number >= self.kill[0]:
@@ -46,7 +47,7 @@ class Script:
         if model == "warm":
             return Reply(content=WARM)
         if model == "sim":
-            return Reply(content=json.dumps(self.seeker(messages)))
+            return Reply(content=json.dumps({**self.seeker(messages), **self.seeker_override}))
         text = messages[-1]["content"]
         card = next(c["id"] for c in CARDS if c["scene"] in text)
         warm = WARM in text
@@ -132,7 +133,7 @@ def test_two_systems_talk_with_the_simulator_and_are_judged(tmp_path, split_yaml
     assert found["chatgpt"]["scores"]["Distress-drop"] == pytest.approx((2 + 2 + 1) / 3)
     assert found["parrot"]["scores"]["Distress-drop"] == 0
     # the warm system says the same thing every turn: c1 and c2 repeat 1 of 2 replies, c3 none
-    assert found["chatgpt"]["scores"]["Rep"] == pytest.approx((0.5 + 0.5 + 0) / 3)
+    assert found["chatgpt"]["scores"]["Rep"] == pytest.approx((50 + 50 + 0) / 3)
     assert found["chatgpt"]["scores"]["Len"] == len(WARM.split())
     assert "Strat-div" not in found["chatgpt"]["scores"]  # neither system predicts strategies
 
@@ -203,6 +204,14 @@ def test_judge_answer_out_of_range_is_a_clear_error(tmp_path, split_yaml, env):
     assert result.returncode == 1
     assert "judge rated 'Helpfulness' 5, not one of [0, 1, 2, 3]" in result.stderr
     assert "conversation 'c1'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_simulator_answer_off_the_scale_is_a_clear_error(tmp_path, split_yaml, env):
+    with ScriptedServer(Script(seeker_override={"distress": 9}), models=("warm", "sim", "judge")) as server:
+        result = run_cli(*interact_args(server.url, split_yaml, tmp_path / "results"), env=env)
+    assert result.returncode == 1
+    assert "conversation 'c1', seeker turn 0" in result.stderr
+    assert "'distress' is 9, not a whole number from 1 to 5" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize("line, problem", [

@@ -2,11 +2,11 @@
 
 Over the supporter's (system's) turns of one conversation:
 
-- ``Strat-div``: distinct predicted strategies / turns with a predicted strategy (None when the
-  system predicts none); ``Strat-rep``: share of consecutive supporter turns whose strategy
-  equals the previous one (None with fewer than two labelled turns);
-- ``Rep``: share of supporter replies that repeat an earlier reply of the same conversation
-  word for word (case and spacing ignored);
+- ``Strat-div``: distinct predicted strategies / turns with a predicted strategy, x100 (None
+  when the system predicts none); ``Strat-rep``: % of consecutive supporter turns whose
+  strategy equals the previous one (None with fewer than two labelled turns);
+- ``Rep``: % of supporter replies that repeat an earlier reply of the same conversation word
+  for word (case and spacing ignored);
 - ``Len``: mean words per supporter reply;
 - ``iD-1`` / ``iD-2``: distinct n-grams / all n-grams over the supporter's replies in the
   conversation (x100; n-grams do not cross replies; lower-cased word and punctuation tokens);
@@ -44,9 +44,9 @@ def conversation_measures(turns: Sequence[dict]) -> dict[str, float | None]:
     seeker = [t for t in turns if t["role"] == "user" and isinstance(t.get("distress"), int)]
     normalised = [" ".join(r.lower().split()) for r in replies]
     out: dict[str, float | None] = {
-        "Strat-div": len(set(labels)) / len(labels) if labels else None,
-        "Strat-rep": (sum(a == b for a, b in zip(labels, labels[1:])) / (len(labels) - 1)) if len(labels) > 1 else None,
-        "Rep": (sum(r in normalised[:i] for i, r in enumerate(normalised)) / len(normalised)) if normalised else None,
+        "Strat-div": 100.0 * len(set(labels)) / len(labels) if labels else None,
+        "Strat-rep": (100.0 * sum(a == b for a, b in zip(labels, labels[1:])) / (len(labels) - 1)) if len(labels) > 1 else None,
+        "Rep": (100.0 * sum(r in normalised[:i] for i, r in enumerate(normalised)) / len(normalised)) if normalised else None,
         "Len": sum(len(r.split()) for r in replies) / len(replies) if replies else None,
         "iD-1": distinct_n(replies, 1),
         "iD-2": distinct_n(replies, 2),
