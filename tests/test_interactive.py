@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from conftest import REPO, run_cli
-from scripted_openai import Reply, ScriptedServer
+from scripted_openai import Reply, ScriptedServer, completion
 
 WARM = "I hear you, that sounds really hard. What happened next?"
 CARDS = [
@@ -37,6 +37,7 @@ class Script:
         self.kill: tuple[int, int] | None = None  # (request number, pid)
         self.judge_override = judge_override or {}
         self.seeker_override = seeker_override or {}
+        self.cut_seeker = False
 
     def __call__(self, number: int, body: dict) -> Reply:
         if self.kill and number >= self.kill[0]:
@@ -47,7 +48,12 @@ class Script:
         if model == "warm":
             return Reply(content=WARM)
         if model == "sim":
-            return Reply(content=json.dumps({**self.seeker(messages), **self.seeker_override}))
+            content = json.dumps({**self.seeker(messages), **self.seeker_override})
+            if self.cut_seeker:  # valid JSON, but the server says it stopped at the token limit
+                payload = completion(body, content)
+                payload["choices"][0]["finish_reason"] = "length"
+                return Reply(payload=payload)
+            return Reply(content=content)
         text = messages[-1]["content"]
         card = next(c["id"] for c in CARDS if c["scene"] in text)
         warm = WARM in text
@@ -212,6 +218,16 @@ def test_simulator_answer_off_the_scale_is_a_clear_error(tmp_path, split_yaml, e
     assert result.returncode == 1
     assert "conversation 'c1', seeker turn 0" in result.stderr
     assert "'distress' is 9, not a whole number from 1 to 5" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_simulator_answer_cut_at_the_token_limit_is_never_used(tmp_path, split_yaml, env):
+    script = Script()
+    script.cut_seeker = True
+    with ScriptedServer(script, models=("warm", "sim", "judge")) as server:
+        result = run_cli(*interact_args(server.url, split_yaml, tmp_path / "results"), env=env)
+    assert result.returncode == 1
+    assert "cut at the token limit (finish_reason length): raise --simulator-max-tokens" in result.stderr
+    assert not list((tmp_path / "results").glob("*.json"))
 
 
 @pytest.mark.parametrize("line, problem", [

@@ -157,7 +157,7 @@ def _run_systems(args, host, spec, cards, source) -> tuple[list[dict], list[str]
                 counts=counts, timings={"generation_s": round(talked - started, 3), "scoring_s": round(finished - talked, 3),
                                         "total_s": round(finished - started, 3)})
         except EscbenchError as error:
-            errors.append(f"{who}: {error}")
+            errors.append(str(error) if who in str(error) else f"{who}: {error}")
             continue
         records.append(record)
         print(f"{label} on {spec.name}: {counts.cached_turns} turns from the cache, {counts.seeker_requests} seeker "

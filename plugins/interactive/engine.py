@@ -18,7 +18,7 @@ from harness.data import Example, Turn
 from harness.registry import GenerationSettings
 
 from .cards import RoleCard
-from .prompts import SEEKER_FORMAT, Guideline, Template, judge_format, judge_messages, parse_judge, parse_seeker, simulator_messages
+from .prompts import SEEKER_FORMAT, AnswerError, Guideline, Template, judge_format, judge_messages, parse_judge, parse_seeker, simulator_messages
 from .store import RatingStore, TurnStore
 
 
@@ -58,6 +58,17 @@ def _chunks(items: list, size: int):
         yield items[start:start + max(1, size)]
 
 
+def _answer(result: Any, flag: str, where: str) -> str:
+    """The text of a ChatResult's only choice; AnswerError when the server cut it at the token
+    limit or refused (a cut JSON answer is never used, even if it happens to parse)."""
+    if result.finish_reasons and result.finish_reasons[0] == "length":
+        raise AnswerError(f"the answer was cut at the token limit (finish_reason length): raise {flag}; "
+                          f"it began {result.choices[0][:120]!r}", where=where)
+    if result.refusals and result.refusals[0]:
+        raise AnswerError(f"the model refused: {result.refusals[0][:200]!r}", where=where)
+    return result.choices[0]
+
+
 def run_conversations(
     cards: Sequence[RoleCard], system: Any, simulator: Any, store: TurnStore, identity: dict,
     settings: GenerationSettings, simulator_settings: GenerationSettings, max_turns: int,
@@ -72,12 +83,12 @@ def run_conversations(
         for batch in _chunks(seekers, settings.batch_size):
             finals = [c.system_turns >= max_turns for c in batch]
             requests = [simulator_messages(c.card, c.turns, templates, final) for c, final in zip(batch, finals)]
-            answers = simulator.generate(requests, simulator_settings, response_format=SEEKER_FORMAT)
+            answers = simulator.complete(requests, simulator_settings, response_format=SEEKER_FORMAT)
             new = []
             try:
                 for conversation, final, answer in zip(batch, finals, answers):
                     where = f"conversation {conversation.card.id!r}, seeker turn {len(conversation.turns)}"
-                    parsed = parse_seeker(answer.raw or answer.text, f"{who}: {where}")
+                    parsed = parse_seeker(_answer(answer, "--simulator-max-tokens", f"{who}: {where}"), f"{who}: {where}")
                     ended = final or (parsed["end"] and bool(conversation.turns))
                     new.append((conversation, {"role": "user", "text": parsed["message"],
                                                "distress": parsed["distress"], "end": ended}))
@@ -118,14 +129,14 @@ def judge_conversations(
     counts.cached_ratings = len(conversations) - len(pending)
     for batch in _chunks(pending, settings.batch_size):
         requests = [judge_messages(conversations[i].card, conversations[i].turns, guideline, templates) for i in batch]
-        answers = judge.generate(requests, settings, response_format=judge_format(guideline))
+        answers = judge.complete(requests, settings, response_format=judge_format(guideline))
         records = []
         try:
             for i, answer in zip(batch, answers):
                 where = f"{who}: judge rating of conversation {conversations[i].card.id!r}"
-                scores = parse_judge(answer.raw or answer.text, guideline, where)
-                records.append({"key": keys[i], "card": conversations[i].card.id, "scores": scores,
-                                "answer": answer.raw})
+                text = _answer(answer, "--judge-max-tokens", where)
+                records.append({"key": keys[i], "card": conversations[i].card.id,
+                                "scores": parse_judge(text, guideline, where), "answer": text})
         finally:  # the usable ratings before a bad one are kept
             ratings.add(records)
             counts.judged += len(records)
