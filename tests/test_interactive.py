@@ -296,3 +296,21 @@ def test_human_export_of_conversations_and_kappa_with_the_judge(tmp_path, split_
              for row in read("rater-1.csv")]  # units x (rater 1, rater 2, judge), categories 0-3
     expected = fleiss_kappa(aggregate_raters(table, n_cat=4)[0])
     assert with_judge["Helpfulness"] == pytest.approx(expected)
+
+
+@pytest.mark.slow
+def test_embedded_smollm2_as_the_system_under_test(tmp_path, split_yaml):
+    out = tmp_path / "results"
+    script = Script()
+    with ScriptedServer(script, models=("sim", "judge")) as server:
+        result = run_cli("interact", "--split", str(split_yaml), "--systems", "llama", "--limit", "1",
+                         "--max-turns", "1", "--max-new-tokens", "24", "--simulator-model", "sim",
+                         "--simulator-base-url", f"{server.url}/v1", "--judge-model", "judge", "--out", str(out))
+        judged = [b for b in server.bodies if b["model"] == "judge"]
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "llama__mini_interactive.json").read_text())
+    conversation = samples(out, record)["c1"]["turns"]
+    assert [t["role"] for t in conversation] == ["user", "ai", "user"]
+    reply = conversation[1]["text"]
+    assert reply.strip()
+    assert len(judged) == 1 and f"Supporter: {reply}" in judged[0]["messages"][-1]["content"]
