@@ -314,3 +314,32 @@ def test_embedded_smollm2_as_the_system_under_test(tmp_path, split_yaml):
     reply = conversation[1]["text"]
     assert reply.strip()
     assert len(judged) == 1 and f"Supporter: {reply}" in judged[0]["messages"][-1]["content"]
+
+
+def test_escbench_run_runs_an_interactive_split_with_the_yamls_simulator_and_judge(tmp_path, cards_file, env):
+    out = tmp_path / "results"
+    with ScriptedServer(Script(), models=("warm", "sim", "judge")) as server:
+        split = tmp_path / "run_interactive.yaml"
+        split.write_text(f"split: run_interactive\nkind: interactive\ncards: {cards_file.name}\nmax_turns: 2\n"
+                         f"simulator: {{model: sim, base_url: '{server.url}/v1'}}\n"
+                         f"judge: {{model: judge, base_url: '{server.url}/v1'}}\n")
+        result = run_cli("run", "--splits", str(split), "--systems", "chatgpt,parrot", "--system-args",
+                         f"chatgpt:model=warm,base_url={server.url}/v1", "--max-new-tokens", "128", "--out", str(out),
+                         env=env)
+    assert result.returncode == 0, result.stderr
+    found = records(out)
+    assert found["chatgpt"]["scores"]["J-Hel."] == pytest.approx((3 + 2 + 3) / 3)
+    assert found["parrot"]["scores"]["Distress-drop"] == 0
+    assert "J-Hel." in result.stdout  # the run prints the interactive table like any other
+
+
+def test_escbench_run_names_what_an_interactive_split_lacks(tmp_path, cards_file):
+    split = tmp_path / "no_simulator.yaml"
+    split.write_text(f"split: no_simulator\nkind: interactive\ncards: {cards_file.name}\n")
+    result = run_cli("run", "--splits", str(split), "--systems", "chatgpt", "--out", str(tmp_path / "o"))
+    assert result.returncode == 1
+    assert f"{split}: `escbench run` needs 'simulator: {{model: ..., base_url: ...}}'" in result.stderr
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("split: odd\nkind: telepathic\n")
+    result = run_cli("run", "--splits", str(odd), "--systems", "chatgpt", "--out", str(tmp_path / "o"))
+    assert result.returncode == 1 and "no plugin runs splits of kind 'telepathic'" in result.stderr

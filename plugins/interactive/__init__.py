@@ -11,3 +11,17 @@ def register_commands(commands):
 
     commands.add("interact", "interactive evaluation: simulated seekers talk with systems, an LLM judge rates "
                  "the conversations", configure, run)
+
+
+@hookimpl
+def register_split_kinds():
+    from .split_kind import InteractiveSplitKind
+
+    return [InteractiveSplitKind]
+
+
+@hookimpl
+def register_splits():
+    from .spec import SPECS_DIR
+
+    return [SPECS_DIR]

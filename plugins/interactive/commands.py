@@ -77,8 +77,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from harness.folder_lock import FolderLock
 
+    from harness.cli import parse_assignments
+
+    names = [n.strip() for n in args.systems.split(",") if n.strip()]
+    extra = parse_assignments(args.system_args, names, "--system-args")
     with FolderLock(args.out, "escbench interact"):
-        records, errors = _run_systems(args, host, spec, cards, source)
+        records, errors, _ = _run_systems(args, host, spec, cards, source, [(name, extra[name]) for name in names])
     if records:
         from harness.table import table_from_records
 
@@ -95,8 +99,9 @@ def _backend(model, base_url, key_env, concurrency):
     return OpenAIBackend(model=model, base_url=base_url, api_key_env=key_env, concurrency=concurrency)
 
 
-def _run_systems(args, host, spec, cards, source) -> tuple[list[dict], list[str]]:
-    from harness.cli import parse_assignments
+def _run_systems(args, host, spec, cards, source, systems: list[tuple[str, dict]]) -> tuple[list[dict], list[str], list]:
+    """Talk, judge and write a record for each ``(system name, args)``; returns the records, one
+    error line per failed system, and the record paths."""
     from harness.errors import EscbenchError
     from harness.registry import GenerationSettings
     from harness.runner import LABEL_KEY, _cache_identity, system_kwargs
@@ -126,11 +131,8 @@ def _run_systems(args, host, spec, cards, source) -> tuple[list[dict], list[str]
                         "guideline_sha256": guideline.sha256,
                         "templates": {role: templates[role].sha256 for role in ("judge_system", "judge_user")}}
     judge_settings = GenerationSettings(max_new_tokens=args.judge_max_tokens, seed=args.seed, batch_size=args.batch_size)
-    names = [n.strip() for n in args.systems.split(",") if n.strip()]
-    extra = parse_assignments(args.system_args, names, "--system-args")
-    records, errors = [], []
-    for name in names:
-        system_args = extra[name]
+    records, errors, paths = [], [], []
+    for name, system_args in systems:
         label = system_args.get(LABEL_KEY) or name
         who = f"system {name!r} on {spec.name}"
         started = time.perf_counter()
@@ -160,10 +162,11 @@ def _run_systems(args, host, spec, cards, source) -> tuple[list[dict], list[str]
             errors.append(str(error) if who in str(error) else f"{who}: {error}")
             continue
         records.append(record)
+        paths.append(path)
         print(f"{label} on {spec.name}: {counts.cached_turns} turns from the cache, {counts.seeker_requests} seeker "
               f"and {counts.system_turns} system turns produced, {counts.judged} conversations judged; wrote {path}",
               file=sys.stderr)
-    return records, errors
+    return records, errors, paths
 
 
 def _build(host, name: str, system_args: dict):
@@ -176,3 +179,23 @@ def _build(host, name: str, system_args: dict):
         return cls(**system_kwargs(system_args))
     except TypeError as error:
         raise ConfigError(f"bad --system-args {system_args}: {error}") from None
+
+
+def options_for_run(spec, config) -> argparse.Namespace:
+    """``escbench interact``'s options for an interactive split named in ``escbench run``: the
+    YAML's ``simulator``/``judge`` settings, the run's generation settings, limit and folder."""
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    args = parser.parse_args([])
+    simulator, judge = spec.simulator or {}, spec.judge
+    args.simulator_model, args.simulator_base_url = simulator.get("model"), simulator.get("base_url")
+    args.simulator_api_key_env = simulator.get("api_key_env", args.simulator_api_key_env)
+    args.simulator_temperature = simulator.get("temperature", args.simulator_temperature)
+    args.simulator_max_tokens = simulator.get("max_tokens", args.simulator_max_tokens)
+    args.no_judge = judge is None
+    judge = judge or {}
+    args.judge_model, args.judge_base_url, args.judge_api_key_env = judge.get("model"), judge.get("base_url"), judge.get("api_key_env")
+    args.judge_max_tokens = judge.get("max_tokens", args.judge_max_tokens)
+    args.max_new_tokens, args.seed = config.settings.max_new_tokens, config.settings.seed
+    args.batch_size, args.limit, args.out, args.no_cache = config.settings.batch_size, config.limit, Path(config.out), not config.use_cache
+    return args

@@ -9,6 +9,9 @@ Schema (``split`` and one of ``cards`` / ``from_split`` are required)::
     from_split: seed               # any split's selected (test) dialogues become role cards
     max_turns: 4                   # system replies per conversation (default 4)
     limit: null                    # first N cards
+    # only read by `escbench run` (escbench interact takes them as flags):
+    simulator: {model: gpt-4o-mini, base_url: null, api_key_env: OPENAI_API_KEY, temperature: 0, max_tokens: 256}
+    judge: {model: gpt-4o, base_url: null, api_key_env: OPENAI_API_KEY, max_tokens: 200}  # null: no judge
 
 ``--split`` may also name any ordinary split: its dialogues become cards, the split is called
 ``NAME-interactive``. ConfigError names the file and key for a bad spec.
@@ -24,7 +27,9 @@ from harness.paths import TASKS_DIR
 from .cards import RoleCard, cards_from_dialogues, read_cards
 
 SPECS_DIR = TASKS_DIR / "interactive"
-KEYS = {"split", "kind", "description", "cards", "from_split", "max_turns", "limit"}
+KEYS = {"split", "kind", "description", "cards", "from_split", "max_turns", "limit", "simulator", "judge"}
+SIMULATOR_KEYS = {"model", "base_url", "api_key_env", "temperature", "max_tokens"}
+JUDGE_KEYS = {"model", "base_url", "api_key_env", "max_tokens"}
 DEFAULT_MAX_TURNS = 4
 
 
@@ -37,11 +42,14 @@ class InteractiveSpec:
     from_split: str | None = None
     max_turns: int = DEFAULT_MAX_TURNS
     limit: int | None = None
+    simulator: dict | None = None
+    judge: dict | None = None
 
     def to_dict(self) -> dict:
         return {"split": self.name, "kind": "interactive", "yaml": str(self.path) if self.path else None,
                 "description": self.description, "cards": str(self.cards) if self.cards else None,
-                "from_split": self.from_split, "max_turns": self.max_turns, "limit": self.limit}
+                "from_split": self.from_split, "max_turns": self.max_turns, "limit": self.limit,
+                "simulator": self.simulator, "judge": self.judge}
 
 
 def _positive(raw: dict, key: str, path: Path, default):
@@ -68,13 +76,18 @@ def read_interactive_spec(path: Path) -> InteractiveSpec:
         raise ConfigError(f"{path}: kind must be 'interactive', got {raw['kind']!r}")
     if bool(raw.get("cards")) == bool(raw.get("from_split")):
         raise ConfigError(f"{path}: give exactly one of 'cards' (a role-card file) and 'from_split' (a split name)")
+    for key, allowed in (("simulator", SIMULATOR_KEYS), ("judge", JUDGE_KEYS)):
+        value = raw.get(key)
+        if value is not None and (not isinstance(value, dict) or set(value) - allowed):
+            raise ConfigError(f"{path}: {key} must be a mapping with keys among {sorted(allowed)}, got {value!r}")
     cards = Path(raw["cards"]) if raw.get("cards") else None
     if cards is not None and not cards.is_absolute():
         cards = path.parent / cards
     return InteractiveSpec(name=str(raw["split"]), path=path, description=str(raw.get("description") or ""),
                            cards=cards, from_split=raw.get("from_split"),
                            max_turns=_positive(raw, "max_turns", path, DEFAULT_MAX_TURNS),
-                           limit=_positive(raw, "limit", path, None))
+                           limit=_positive(raw, "limit", path, None), simulator=raw.get("simulator"),
+                           judge=raw.get("judge"))
 
 
 def shipped_specs() -> dict[str, Path]:
