@@ -19,7 +19,8 @@ TEMPLATE_FILES = {"system": "simulator_system.txt", "start": "simulator_start.tx
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default=DEFAULT_SPLIT,
-                        help=f"interactive split (tasks/interactive), its YAML, or any split whose dialogues become role cards (default {DEFAULT_SPLIT})")
+                        help=f"interactive split (tasks/interactive), its YAML, or any split whose dialogues "
+                             f"become role cards (default {DEFAULT_SPLIT})")
     parser.add_argument("--systems", default="chatgpt", help="comma-separated systems under test")
     parser.add_argument("--system-args", action="append", default=[], metavar="[SYSTEM:]K=V[,K=V]")
     parser.add_argument("--simulator-model", help="model playing the seeker (OpenAI-compatible)")
@@ -143,8 +144,11 @@ def _run_systems(args, host, spec, cards, source, systems: list[tuple[str, dict]
                         "settings": {k: v for k, v in settings.to_dict().items() if k != "batch_size"},
                         "max_turns": spec.max_turns}
             store = TurnStore(args.out / "interactive" / "conversations", label, identity, not args.no_cache)
-            conversations, counts = run_conversations(cards, system, simulator, store, identity, settings,
-                                                      simulator_settings, spec.max_turns, templates, who)
+            with _progress() as progress:
+                task = progress.add_task(f"{label} · {spec.name} (conversations)", total=len(cards))
+                conversations, counts = run_conversations(
+                    cards, system, simulator, store, identity, settings, simulator_settings, spec.max_turns,
+                    templates, who, advance=lambda done: progress.advance(task, done))
             talked = time.perf_counter()
             ratings = None
             if judge is not None:
@@ -194,8 +198,18 @@ def options_for_run(spec, config) -> argparse.Namespace:
     args.simulator_max_tokens = simulator.get("max_tokens", args.simulator_max_tokens)
     args.no_judge = judge is None
     judge = judge or {}
-    args.judge_model, args.judge_base_url, args.judge_api_key_env = judge.get("model"), judge.get("base_url"), judge.get("api_key_env")
+    args.judge_model, args.judge_base_url = judge.get("model"), judge.get("base_url")
+    args.judge_api_key_env = judge.get("api_key_env")
     args.judge_max_tokens = judge.get("max_tokens", args.judge_max_tokens)
     args.max_new_tokens, args.seed = config.settings.max_new_tokens, config.settings.seed
-    args.batch_size, args.limit, args.out, args.no_cache = config.settings.batch_size, config.limit, Path(config.out), not config.use_cache
+    args.batch_size, args.limit = config.settings.batch_size, config.limit
+    args.out, args.no_cache = Path(config.out), not config.use_cache
     return args
+
+
+def _progress():
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True))

@@ -18,7 +18,8 @@ from harness.data import Example, Turn
 from harness.registry import GenerationSettings
 
 from .cards import RoleCard
-from .prompts import SEEKER_FORMAT, AnswerError, Guideline, Template, judge_format, judge_messages, parse_judge, parse_seeker, simulator_messages
+from .prompts import (SEEKER_FORMAT, AnswerError, Guideline, Template, judge_format, judge_messages, parse_judge,
+                      parse_seeker, simulator_messages)
 from .store import RatingStore, TurnStore
 
 
@@ -42,7 +43,7 @@ class Conversation:
     def system_turns(self) -> int:
         return sum(1 for t in self.turns if t["role"] == "ai")
 
-    def next_role(self, max_turns: int) -> str | None:
+    def next_role(self) -> str | None:
         """"user" (the seeker speaks), "ai" (the system replies) or None (finished)."""
         if not self.turns or self.turns[-1]["role"] == "ai":
             return "user"
@@ -78,8 +79,10 @@ def run_conversations(
     A simulator answer that is not what was asked for raises AnswerError naming the card and turn."""
     conversations = [Conversation(card, key := conversation_key(card, identity), store.turns(key)) for card in cards]
     counts = Counts(conversations=len(cards), cached_turns=sum(len(c.turns) for c in conversations))
+    if advance:
+        advance(sum(1 for c in conversations if c.next_role() is None))
     while True:
-        seekers = [c for c in conversations if c.next_role(max_turns) == "user"]
+        seekers = [c for c in conversations if c.next_role() == "user"]
         for batch in _chunks(seekers, settings.batch_size):
             finals = [c.system_turns >= max_turns for c in batch]
             requests = [simulator_messages(c.card, c.turns, templates, final) for c, final in zip(batch, finals)]
@@ -99,7 +102,7 @@ def run_conversations(
                     if turn["end"] and advance:
                         advance(1)
             counts.seeker_requests += len(batch)
-        replying = [c for c in conversations if c.next_role(max_turns) == "ai"]
+        replying = [c for c in conversations if c.next_role() == "ai"]
         if not seekers and not replying:
             break
         for batch in _chunks(replying, settings.batch_size):

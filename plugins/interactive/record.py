@@ -80,7 +80,8 @@ def write_record(out: Path, *, split: dict, cards_source: Path, system: dict, la
     record = {
         "schema": SCHEMA, "created_at": now_iso(),
         "system": {"name": system["name"], "plugin": system["plugin"], "args": system["args"],
-                   "distribution": None, "version": None, "config": config, "config_sha256": stable_hash(config),
+                   "distribution": system["distribution"], "version": system["version"],
+                   "config": config, "config_sha256": stable_hash(config),
                    "label": system["args"].get("label"), **system_display(system["class"])},
         "split": {**split, "name": split["split"], "source": str(cards_source),
                   "n_dialogues": len(conversations), "n_examples": len(conversations),
@@ -95,7 +96,8 @@ def write_record(out: Path, *, split: dict, cards_source: Path, system: dict, la
         "counts": {"examples": len(conversations), "generated": counts.system_turns, "cached": counts.cached_turns,
                    "seeker_requests": counts.seeker_requests, "judged": counts.judged,
                    "cached_ratings": counts.cached_ratings, "rejected_dialogues": 0,
-                   "empty_generations": sum(1 for c in conversations for t in c.turns if t["role"] == "ai" and not t["text"].strip())},
+                   "empty_generations": sum(1 for c in conversations for t in c.turns
+                                            if t["role"] == "ai" and not t["text"].strip())},
         "timings": timings, "usage": usage, "environment": environment_info(),
         "samples_file": f"{stem}.samples.jsonl",
     }
@@ -107,4 +109,6 @@ def write_record(out: Path, *, split: dict, cards_source: Path, system: dict, la
 
 def describe_system(host: Any, name: str, args: dict, instance: Any) -> dict[str, Any]:
     plugin = host.systems.plugin_of(name)
-    return {"name": name, "plugin": plugin, "args": args, "config": instance.config(), "class": type(instance)}
+    info = host.infos.get(plugin)
+    return {"name": name, "plugin": plugin, "args": args, "config": instance.config(), "class": type(instance),
+            "distribution": info.distribution if info else None, "version": info.version if info else None}
