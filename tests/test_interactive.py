@@ -162,6 +162,9 @@ def test_leaderboard_shows_interactive_columns_intervals_and_conversations(tmp_p
     # centred on their mean none is as far from 0 as 2, so p = 1 / 201 and the best is marked
     assert rows["ChatGPT"]["best"] and rows["ChatGPT"]["mark"] == "†"
     assert not any("No interval" in note for note in table["tables"][0]["notes"])
+    for fmt in ("md", "latex", "csv"):
+        rendered = run_cli("leaderboard", str(out), "--format", fmt, env=env)
+        assert rendered.returncode == 0 and "J-Hel." in rendered.stdout and "Distress" in rendered.stdout, fmt
     html = tmp_path / "board.html"
     assert run_cli("leaderboard", str(out), "--format", "html", "--out", str(html), env=env).returncode == 0
     page = html.read_text()

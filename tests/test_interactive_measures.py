@@ -48,3 +48,20 @@ def test_a_system_without_strategies_has_no_strategy_measures():
     scores = conversation_measures(plain)
     assert scores["Strat-div"] is None and scores["Strat-rep"] is None
     assert scores["Distress-drop"] == 0
+
+
+def test_role_cards_from_esconv_keep_emotion_and_intensity():
+    from conftest import TESTS
+    from harness.catalogs import load_strategy_catalog
+    from harness.loaders import load_dialogues
+    from plugins.interactive.cards import cards_from_dialogues
+
+    loaded = load_dialogues(TESTS / "fixtures" / "loaders" / "clean_esconv_format.json", format="esconv",
+                            catalog=load_strategy_catalog("esconv"))
+    first, second = cards_from_dialogues(loaded.dialogues)
+    # values as written in the fixture: the first dialogue opens with the supporter, so the
+    # card's opening is the seeker's first (merged, two-part) turn
+    assert (first.scene, first.emotion, first.intensity) == ("job crisis", "anxiety", 4)
+    assert first.situation == "I was told my contract will not be renewed next month."
+    assert first.opening == "I just found out my contract ends in a month. And rent is due right after."
+    assert (second.emotion, second.intensity, second.opening) == ("sadness", None, "We broke up on Sunday.")
