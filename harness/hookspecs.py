@@ -35,6 +35,14 @@ def register_splits():
 
 
 @hookspec
+def register_split_kinds():
+    """Return a list of split-kind classes for split YAMLs declaring ``kind: NAME`` (splits that
+    are not a dialogue file cut into examples, e.g. ``interactive``): each has ``name`` and
+    ``run(path, config, host, outcome)``, which adds records, record paths and error lines to the
+    :class:`harness.runner.RunOutcome`. ``escbench run`` hands such splits to them."""
+
+
+@hookspec
 def register_renderers():
     """Return a list of table renderer classes with ``name`` and ``render(table) -> str``
     (see :class:`harness.table.Table`)."""

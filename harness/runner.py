@@ -133,9 +133,14 @@ def _run_locked(config: RunConfig, host: PluginHost, out: Path) -> RunOutcome:
     except UnknownNameError as error:
         raise ConfigError(f"{error}{host.failed_to_load()}") from None
     splits: list[SplitData] = []
+    other_kinds = []
     for name in config.splits:
         try:
-            data = load_split(read_split_spec(find_split(host, name)), limit=config.limit, lenient=config.lenient)
+            spec = read_split_spec(find_split(host, name))
+            if spec.kind != "examples":
+                other_kinds.append(spec)
+                continue
+            data = load_split(spec, limit=config.limit, lenient=config.lenient)
         except EscbenchError as error:
             outcome.errors.append(str(error))
             continue
@@ -173,7 +178,24 @@ def _run_locked(config: RunConfig, host: PluginHost, out: Path) -> RunOutcome:
                 outcome.errors.extend(
                     f"{system_name} on {data.spec.name}: {message}" for message in record["metric_errors"].values()
                 )
+    for spec in other_kinds:
+        _run_split_kind(spec, config, host, outcome)
     return outcome
+
+
+def _run_split_kind(spec, config: RunConfig, host: PluginHost, outcome: RunOutcome) -> None:
+    """Hand a split of another kind (``kind:`` in its YAML) to the plugin registering that kind."""
+    handlers = {getattr(item, "name", None): (item, plugin)
+                for plugin, items in host.call_each("register_split_kinds") for item in items}
+    if spec.kind not in handlers:
+        known = ", ".join(sorted(str(k) for k in handlers)) or "none"
+        outcome.errors.append(f"{spec.path}: no plugin runs splits of kind {spec.kind!r} (kinds provided: {known})")
+        return
+    handler, plugin = handlers[spec.kind]
+    try:
+        handler().run(spec.path, config, host, outcome)
+    except Exception as error:
+        _record(outcome, _contain(f"split {spec.name!r} of kind {spec.kind!r} ({host.describe(plugin)})", "run", error))
 
 
 def _record(outcome: RunOutcome, failure: _Contained) -> None:

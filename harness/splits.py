@@ -57,6 +57,7 @@ class SplitSpec:
     filters: dict[str, Any] = field(default_factory=dict)
     examples: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
+    kind: str = "examples"  # another kind is run by the plugin that registers it
 
     def to_dict(self) -> dict:
         return {
@@ -101,9 +102,13 @@ def read_split_spec(path: Path) -> SplitSpec:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: cannot read split YAML: {error}") from None
+    if isinstance(raw, dict) and "split" in raw and raw.get("kind", "examples") != "examples":
+        # another kind of split: its plugin (register_split_kinds) reads and checks the rest
+        return SplitSpec(name=str(raw["split"]), path=path, description=str(raw.get("description") or ""),
+                         kind=str(raw["kind"]))
     if not isinstance(raw, dict) or "split" not in raw or "source" not in raw:
         raise ConfigError(f"{path}: a split YAML needs at least 'split' and 'source' keys")
-    known = {"split", "description", "source", "partition", "filters", "examples", "limit"}
+    known = {"split", "kind", "description", "source", "partition", "filters", "examples", "limit"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}")

@@ -21,6 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--systems", help="comma-separated systems to include (default: every system on the split)")
     export.add_argument("--datasets", help="comma-separated split names whose whole dialogues are rated "
                                            "(dataset-quality mode, paper Table 3) instead of replies")
+    export.add_argument("--conversations", metavar="SPLIT",
+                        help="interactive split whose simulated conversations are rated whole (escbench interact "
+                             "results under --results; the LLM judge's ratings become judge-interactive.csv)")
     export.add_argument("--n", type=int, default=50, help="conversations (or dialogues per dataset) to rate (default 50)")
     export.add_argument("--raters", type=int, default=3, help="number of rater sheets (default 3)")
     export.add_argument("--seed", type=int, default=0, help="sampling and shuffling seed (default 0)")
@@ -58,15 +61,18 @@ def run(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from harness.errors import ConfigError
 
-    from .export import select_dialogues, select_responses, write_export
+    from .export import JUDGE_SHEET, select_conversations, select_dialogues, select_responses, write_export
     from .guideline import read_guideline
 
-    if bool(args.split) == bool(args.datasets):
-        raise ConfigError("human export: give --split (rate system replies) or --datasets (rate whole dialogues), not both")
+    if sum(bool(v) for v in (args.split, args.datasets, getattr(args, "conversations", None))) != 1:
+        raise ConfigError("human export: give one of --split (rate system replies), --datasets (rate whole dialogues) "
+                          "and --conversations (rate simulated conversations)")
     if args.n < 1:
         raise ConfigError("--n must be at least 1")
     guideline = read_guideline(args.guideline)
-    if args.datasets:
+    if args.conversations:
+        selection = select_conversations(args.results, args.conversations, args.n, args.seed, _names(args.systems) or None)
+    elif args.datasets:
         from harness.plugins import get_host
 
         selection = select_dialogues(get_host(), _names(args.datasets), args.n, args.seed)
@@ -75,6 +81,9 @@ def run_export(args: argparse.Namespace) -> int:
     written = write_export(args.out, selection, guideline, args.raters, args.seed)
     print(f"wrote {len(written)} files to {args.out}: give rater-K.csv or rater-K.html to rater K; "
           f"keep key.json away from raters", file=sys.stderr)
+    if selection.prefilled:
+        print(f"agreement of the interactive judge with the raters: escbench human import {args.out} "
+              f"--judge {JUDGE_SHEET}", file=sys.stderr)
     return 0
 
 

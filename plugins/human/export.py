@@ -3,8 +3,11 @@
 Two modes. *responses* (paper Table 6): ``n`` examples common to every system's samples
 file, spread over as many dialogues as possible; each is one conversation with one reply
 per system, in a shuffled order. *dialogues* (paper Table 3): ``n`` whole dialogues from
-each of several datasets (split names), interleaved. Either way every unit gets a random
-id; ``key.json`` alone maps ids back to systems.
+each of several datasets (split names), interleaved, or ``n`` role cards' simulated
+conversations with every system of an interactive split (``escbench interact`` results; the
+LLM judge's ratings of them become the sheet ``judge-interactive.csv``, for
+``human import --judge``). Either way every unit gets a random id; ``key.json`` alone maps
+ids back to systems.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ class Selection:
     units: list[Unit]
     systems: list[str]
     provenance: dict = field(default_factory=dict)
+    prefilled: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # sheet -> unit -> scores
 
 
 def _unit_ids(rng: random.Random, count: int) -> list[str]:
@@ -121,6 +125,45 @@ def select_dialogues(host, datasets: list[str], n: int, seed: int) -> Selection:
     return Selection("dialogues", units, list(provenance["datasets"]), provenance)
 
 
+JUDGE_SHEET = "judge-interactive.csv"
+
+
+def select_conversations(paths: list[Path], split: str, n: int, seed: int, systems: list[str] | None = None) -> Selection:
+    """Units for rating whole simulated conversations of an interactive split: ``n`` role cards
+    that every system talked through, one unit per (card, system), in a shuffled order. The judge's
+    ratings recorded with the conversations go to :data:`JUDGE_SHEET`."""
+    from harness.table import record_details
+    from leaderboard.collect import collect_records, newest_records, read_samples
+
+    records, sources = collect_records(paths)
+    chosen = [(r, s) for r, s in newest_records(records, sources)
+              if r["split"]["name"] == split and (not systems or r["system"]["name"] in systems)]
+    samples = {r["system"]["name"]: {s["id"]: s for s in read_samples(record_details(r, src))} for r, src in chosen}
+    if not samples or not all("turns" in row for rows in samples.values() for row in rows.values()):
+        raise ConfigError(f"no interactive results (escbench interact) of split {split!r} under {[str(p) for p in paths]}")
+    names = list(samples)
+    common = [i for i in samples[names[0]] if all(i in samples[name] for name in names)]
+    if len(common) < n:
+        raise ConfigError(f"--n {n}: only {len(common)} role cards of split {split!r} were played with every system "
+                          f"({', '.join(names)}); lower --n")
+    rng = random.Random(seed)
+    picked = rng.sample(common, n)
+    ids = iter(_unit_ids(rng, n * len(names)))
+    units, judged = [], {}
+    for index, card in enumerate(picked, start=1):
+        for name in rng.sample(names, len(names)):
+            sample = samples[name][card]
+            unit = Unit(next(ids), f"c{index:02d}", tuple({"role": t.get("role"), "text": t.get("text", "")}
+                                                          for t in sample.get("turns") or ()), None, name, card)
+            units.append(unit)
+            if isinstance(sample.get("rating"), dict):
+                judged[unit.id] = sample["rating"]
+    provenance = {"split": split, "records": {r["system"]["name"]: {"file": str(src), "judge": (r.get("interactive") or {}).get("judge")}
+                                              for r, src in chosen}}
+    prefilled = {JUDGE_SHEET: judged} if len(judged) == len(units) else {}
+    return Selection("dialogues", units, names, provenance, prefilled)
+
+
 def rater_order(units: list[Unit], seed: int, rater: int) -> list[Unit]:
     """The units in the order one rater sees them: conversations shuffled per rater, the
     replies inside a conversation kept in their (already shuffled) order."""
@@ -147,6 +190,9 @@ def write_export(out: Path, selection: Selection, guideline: Guideline, raters: 
         write_sheet(out / sheet, ordered, dimensions)
         write_form(out / sheet.replace(".csv", ".html"), ordered, dimensions, guideline, sheet)
         written += [out / sheet, out / sheet.replace(".csv", ".html")]
+    for sheet, scores in selection.prefilled.items():
+        write_sheet(out / sheet, selection.units, dimensions, scores)
+        written.append(out / sheet)
     write_jsonl_atomic(out / UNITS_FILE, [u.public() for u in selection.units])
     write_json_atomic(out / KEY_FILE, {
         "schema": KEY_SCHEMA, "mode": selection.mode, "created_at": now_iso(), "seed": seed,
