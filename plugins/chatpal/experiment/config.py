@@ -15,6 +15,7 @@ Top level::
       seed_split: seed                # its TRAIN partition is all the teacher ever sees
       test_splits: [seed]             # Table 5 (test partitions)
       new_scenes_splits: [...]        # Table 7
+      reference_splits: [esconv_test] # datasets only described beside ours in Tables 1/2 (never trained on)
     stages:                           # one mapping per stage, keys below (all optional)
       expand: ...
       dri: ...
@@ -37,7 +38,7 @@ TOP_KEYS = ("name", "description", "seed", "teacher", "data", "stages")
 ENDPOINTS = ("scripted", "serve", "url")
 TEACHER_KEYS = ("endpoint", "url", "model", "serve_model", "port", "api_key_env", "temperature", "top_p",
                 "max_tokens", "concurrency", "max_retries", "timeout", "rpm", "tpm", "prices")
-DATA_KEYS = ("seed_split", "test_splits", "new_scenes_splits")
+DATA_KEYS = ("seed_split", "test_splits", "new_scenes_splits", "reference_splits")
 # Each stage's keys; most map one-to-one onto a flag of the command the stage calls.
 STAGE_KEYS: dict[str, tuple[str, ...]] = {
     "expand": ("per_scene", "iterations", "distribution", "refill_rounds", "example_scene", "scenes",
@@ -120,7 +121,9 @@ def load_experiment(path: str | Path) -> Experiment:
     _known(data, DATA_KEYS, path, "data.")
     data = {"seed_split": data.get("seed_split", "seed"),
             "test_splits": _names(data.get("test_splits", ["seed"]), path, "data.test_splits"),
-            "new_scenes_splits": _names(data.get("new_scenes_splits", []), path, "data.new_scenes_splits")}
+            "new_scenes_splits": _names(data.get("new_scenes_splits", []), path, "data.new_scenes_splits"),
+            **({"reference_splits": _names(data["reference_splits"], path, "data.reference_splits")}
+               if data.get("reference_splits") else {})}  # absent: the cache keys of older runs hold
     if not isinstance(data["seed_split"], str) or not data["seed_split"]:
         raise ConfigError(f"{path}: data.seed_split: expected a split name or split YAML path")
     if not data["test_splits"]:

@@ -99,7 +99,8 @@ def build_plan(experiment: Experiment, teacher_identity: dict) -> list[Unit]:
     datasets = ("expand/seeds", "expand/expand", "augment/augesc")
     main_eval = tuple(f"evaluate/{stage_models.folder_name(s)}" for s in stage_models.SYSTEMS)
     units += [
-        Unit("analyse", "stats", stage_reports.run_stats, {}, datasets, outputs=("**/*.json", "**/*.md", "**/*.png")),
+        Unit("analyse", "stats", stage_reports.run_stats, _reference(data), datasets,
+             outputs=("**/*.json", "**/*.md", "**/*.png")),
         Unit("analyse", "toxicity", stage_reports.run_toxicity, {"analyse": st("analyse")}, datasets + main_eval,
              outputs=("*.json", "*.md")),
         Unit("analyse", "human", stage_reports.run_human, {"analyse": st("analyse"), "seed": experiment.seed}, main_eval,
@@ -113,6 +114,12 @@ def build_plan(experiment: Experiment, teacher_identity: dict) -> list[Unit]:
         unit.key = unit_key(unit.stage, unit.name, settings, {u: keys[u] for u in unit.upstream})
         keys[unit.id] = unit.key
     return units
+
+
+def _reference(data: dict) -> dict[str, Any]:
+    """The stats unit's settings: the reference datasets (Tables 1/2 columns), by file hash."""
+    names = list(data.get("reference_splits") or [])
+    return {"reference_splits": names, "split_files": _split_files(names)} if names else {}
 
 
 def _eval_splits(data: dict) -> list[str]:
