@@ -136,8 +136,21 @@ def _examples_of(results: Path, split: str) -> int:
     raise StageError(f"no results record of split {split!r} in {results}")
 
 
+def reported_identity() -> str:
+    """sha256 of the paper's reported Table 5 file (publish renders it; an edit re-publishes)."""
+    from harness.models import file_sha256
+    from leaderboard.reported import reported_path
+
+    return file_sha256(reported_path("table5"))
+
+
 def run_publish(ctx, unit, folder: Path) -> None:
-    """Leaderboard (md, LaTeX, HTML, CSV, JSON) with intervals and significance, and plots."""
+    """Leaderboard (md, LaTeX, HTML, CSV, JSON) with intervals and significance, and plots;
+    beside it, apart, the paper's reported Table 5 (``reported-table5.*``) and, with
+    ``stages.train.variants``, Table 8 (``table8/``)."""
+    from leaderboard.reported import load_reported, write_formats
+
+    from .table8 import table8
     settings = ctx.experiment.stage("publish")
     results = [str(p) for p in main_result_folders(ctx)]
     argv = ["leaderboard", *results, "--publish", str(folder / "leaderboard"), "--resamples",
@@ -146,6 +159,9 @@ def run_publish(ctx, unit, folder: Path) -> None:
     argv += ["--significance"] if settings.get("significance", True) else []
     if call(argv, unit.id) != 0:
         raise StageError(f"{unit.id}: escbench leaderboard reported problems")
+    write_formats(load_reported("table5"), folder / "leaderboard", "reported-table5")
+    if unit.settings.get("variants"):
+        write_formats(table8(ctx, unit.settings["variants"], split_names(ctx)[0]), folder / "table8", "table8")
     sweep = [str(ctx.folder(u)) for u in ctx.sweep_units()]
     for split in split_names(ctx):
         if call(["plot", "bar", *results, "--split", split, "--out", str(folder / "plots" / f"bar-{split}.png")],
