@@ -5,6 +5,7 @@ from harness import hookimpl
 from .commands import configure_leaderboard, configure_plot, run_leaderboard, run_plot
 from .html import HtmlRenderer
 from .latex import LatexRenderer
+from .reported import configure_reported, run_reported
 from .renderers import CsvRenderer, JsonRenderer, MarkdownRenderer, TerminalRenderer, WideCsvRenderer
 
 
@@ -19,3 +20,5 @@ def register_commands(commands):
     commands.add("leaderboard", "collect results records into tables", configure_leaderboard, run_leaderboard)
     commands.add("plot", "figures from results: metric bars across systems, or metrics against DRI's k",
                  configure_plot, run_plot)
+    commands.add("reported", "tables reported in the ChatPal paper (default Table 5), apart from escbench's rows",
+                 configure_reported, run_reported)

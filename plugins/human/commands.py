@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--results", nargs="+", type=Path, default=[Path("results")],
                         help="results folders or record files (replies mode; default: results)")
     export.add_argument("--split", help="split whose replies are rated (replies mode, paper Table 6)")
-    export.add_argument("--systems", help="comma-separated systems to include (default: every system on the split)")
+    export.add_argument("--systems", help="comma-separated systems (run labels, for labelled records) to include (default: every one on the split)")
     export.add_argument("--datasets", help="comma-separated split names whose whole dialogues are rated "
                                            "(dataset-quality mode, paper Table 3) instead of replies")
     export.add_argument("--conversations", metavar="SPLIT",

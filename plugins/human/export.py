@@ -65,23 +65,27 @@ def _spread_over_dialogues(example_ids: list[str], n: int, rng: random.Random) -
 
 
 def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: list[str] | None = None) -> Selection:
-    """Units for rating system replies on ``split`` from the results under ``paths``."""
+    """Units for rating system replies on ``split`` from the results under ``paths``. Rows are
+    keyed by each record's run label (:func:`harness.results.record_label`: the label, else the
+    system name), so two configurations of one system (a k-sweep, an ablation) are rated as two
+    rows; ``systems`` names labels (or system names of unlabelled records)."""
+    from harness.results import record_label
     from harness.table import record_details
     from leaderboard.collect import collect_records, newest_records, read_samples
 
     records, sources = collect_records(paths)
     chosen = [(r, s) for r, s in newest_records(records, sources) if r["split"]["name"] == split]
-    found = [r["system"]["name"] for r, _ in chosen]
+    found = [record_label(r) for r, _ in chosen]
     if systems:
         missing = [name for name in systems if name not in found]
         if missing:
             raise ConfigError(f"--systems: no results of {missing} on split {split!r} under {[str(p) for p in paths]} "
                               f"(found: {found or 'none'})")
-        chosen = sorted((pair for pair in chosen if pair[0]["system"]["name"] in systems),
-                        key=lambda pair: systems.index(pair[0]["system"]["name"]))
+        chosen = sorted((pair for pair in chosen if record_label(pair[0]) in systems),
+                        key=lambda pair: systems.index(record_label(pair[0])))
     if not chosen:
         raise ConfigError(f"no results records of split {split!r} under {[str(p) for p in paths]}")
-    samples = {r["system"]["name"]: {s["id"]: s for s in read_samples(record_details(r, src))} for r, src in chosen}
+    samples = {record_label(r): {s["id"]: s for s in read_samples(record_details(r, src))} for r, src in chosen}
     names = list(samples)
     common = [i for i in samples[names[0]] if all(i in samples[name] for name in names)]
     if len(common) < n:
@@ -97,8 +101,9 @@ def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: 
             context = tuple({"role": t.get("role"), "text": t.get("text", "")} for t in sample.get("context") or ())
             units.append(Unit(next(ids), f"c{index:02d}", context,
                               sample.get("prediction") or "", name, example_id))
-    provenance = {"split": split, "records": {r["system"]["name"]: {"file": str(src), "config_sha256": r["system"].get(
-        "config_sha256"), "examples_sha256": r["split"].get("examples_sha256")} for r, src in chosen}}
+    provenance = {"split": split, "records": {record_label(r): {
+        "system": r["system"]["name"], "file": str(src), "config_sha256": r["system"].get("config_sha256"),
+        "examples_sha256": r["split"].get("examples_sha256")} for r, src in chosen}}
     return Selection("responses", units, names, provenance)
 
 

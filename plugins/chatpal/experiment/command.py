@@ -52,8 +52,12 @@ def dry_run(experiment, out: Path, until: str | None) -> int:
     from . import cache
     from .engine import plan_for, selected
     from .leak import check_config_overlap
+    from .probe import check_teacher_url
 
     check_config_overlap(experiment)
+    served = check_teacher_url(experiment)
+    if served is not None:
+        print(f"teacher: {experiment.teacher['url']} answers and serves {experiment.teacher.get('model')!r}")
     ctx, plan = plan_for(experiment, out)
     units = selected(plan, until)
     table = Table(title=f"experiment {experiment.name} → {out}")

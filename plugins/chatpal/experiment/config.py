@@ -18,6 +18,7 @@ Top level::
       seed_split: seed                # its TRAIN partition is all the teacher ever sees
       test_splits: [seed]             # Table 5 (test partitions)
       new_scenes_splits: [...]        # Table 7
+      reference_splits: [esconv_test] # datasets only described beside ours in Tables 1/2 (never trained on)
     stages:                           # one mapping per stage, keys below (all optional)
       expand: ...
       dri: ...
@@ -42,7 +43,7 @@ TEACHER_KEYS = ("endpoint", "url", "model", "serve_model", "port", "api_key_env"
                 "max_tokens", "concurrency", "max_retries", "timeout", "rpm", "tpm", "prices", "structured",
                 "schema_profile", "max_utterance_chars", "max_description_chars", "plain_sentences",
                 "repetition_penalty")
-DATA_KEYS = ("seed_split", "test_splits", "new_scenes_splits")
+DATA_KEYS = ("seed_split", "test_splits", "new_scenes_splits", "reference_splits")
 # Each stage's keys; most map one-to-one onto a flag of the command the stage calls.
 STAGE_KEYS: dict[str, tuple[str, ...]] = {
     "expand": ("per_scene", "iterations", "distribution", "refill_rounds", "example_scene", "scenes",
@@ -50,7 +51,7 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
     "dri": ("k", "fraction", "label_strategies", "dup_threshold"),
     "augment": ("per_post", "limit", "min_turns", "max_turns", "dup_threshold", "dri_fraction"),
     "train": ("base", "method", "max_steps", "epochs", "max_len", "max_prompt_len", "effective_batch", "micro_batch", "lr",
-              "lora_r", "load_8bit", "dtype", "save_steps", "eval_steps", "valid_fraction", "k_sweep"),
+              "lora_r", "load_8bit", "dtype", "save_steps", "eval_steps", "valid_fraction", "k_sweep", "variants"),
     "evaluate": ("limit", "max_new_tokens", "batch_size", "metrics", "llama_model"),
     "analyse": ("human_n", "raters", "toxicity_metric"),
     "publish": ("resamples", "ci", "significance", "caption", "second", "latex_width"),
@@ -125,7 +126,9 @@ def load_experiment(path: str | Path) -> Experiment:
     _known(data, DATA_KEYS, path, "data.")
     data = {"seed_split": data.get("seed_split", "seed"),
             "test_splits": _names(data.get("test_splits", ["seed"]), path, "data.test_splits"),
-            "new_scenes_splits": _names(data.get("new_scenes_splits", []), path, "data.new_scenes_splits")}
+            "new_scenes_splits": _names(data.get("new_scenes_splits", []), path, "data.new_scenes_splits"),
+            **({"reference_splits": _names(data["reference_splits"], path, "data.reference_splits")}
+               if data.get("reference_splits") else {})}  # absent: the cache keys of older runs hold
     if not isinstance(data["seed_split"], str) or not data["seed_split"]:
         raise ConfigError(f"{path}: data.seed_split: expected a split name or split YAML path")
     if not data["test_splits"]:
@@ -138,6 +141,8 @@ def load_experiment(path: str | Path) -> Experiment:
         _known(settings, STAGE_KEYS[stage], path, f"stages.{stage}.")
         checked[stage] = settings
     _check_values(checked, path)
+    if "variants" in checked.get("train", {}):
+        checked["train"]["variants"] = check_variants(checked["train"]["variants"], path)
     return Experiment(path, name, str(raw.get("description", "")), seed, teacher, data, checked)
 
 
@@ -189,3 +194,33 @@ def _check_values(stages: dict[str, dict], path: Path) -> None:
         value = stages.get(stage, {}).get(key)
         if value is not None and not (isinstance(value, (int, float)) and 0 < value <= 1):
             raise ConfigError(f"{path}: stages.{stage}.{key}: expected a number in (0, 1], got {value!r}")
+
+
+VARIANT_KEYS = ("method", "tags", "dri")
+VARIANT_METHODS = ("full", "adapter", "lora")
+
+
+def check_variants(value: Any, path: Path) -> list[dict[str, Any]]:
+    """``stages.train.variants`` (paper Table 8): a list of ``{method, tags, dri}`` with method
+    one of full / adapter / lora, tags (strategy tags) and dri (train on the DRI file too)
+    booleans, both true by default; returned with the defaults filled in."""
+    where = "stages.train.variants"
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{path}: {where}: expected a list of {{method: full|adapter|lora, tags: true|false}}")
+    out, seen = [], set()
+    for index, entry in enumerate(value):
+        entry = _mapping(entry, path, f"{where}[{index}]")
+        _known(entry, VARIANT_KEYS, path, f"{where}[{index}].")
+        if entry.get("method") not in VARIANT_METHODS:
+            raise ConfigError(f"{path}: {where}[{index}].method: expected one of {', '.join(VARIANT_METHODS)}, "
+                              f"got {entry.get('method')!r}")
+        for key in ("tags", "dri"):
+            if not isinstance(entry.get(key, True), bool):
+                raise ConfigError(f"{path}: {where}[{index}].{key}: expected true or false, got {entry[key]!r}")
+        variant = {"method": entry["method"], "tags": entry.get("tags", True), "dri": entry.get("dri", True)}
+        identity = tuple(variant.values())
+        if identity in seen:
+            raise ConfigError(f"{path}: {where}[{index}]: the same variant as an earlier entry ({variant})")
+        seen.add(identity)
+        out.append(variant)
+    return out

@@ -55,8 +55,10 @@ def run_experiment(experiment: Experiment, out: Path, until: str | None = None) 
 
     from .leak import check_config_overlap
     from .manifest import write_manifest
+    from .probe import check_teacher_url
 
     check_config_overlap(experiment)
+    check_teacher_url(experiment)  # a url teacher that does not answer fails here, before any unit
     out.mkdir(parents=True, exist_ok=True)
     console = Console(stderr=True)
     with FolderLock(out, "escbench experiment run"):

@@ -7,6 +7,11 @@ Students (system name -> training data):
 - k-sweep ``chatpal-k<k>`` for 0 <= k < K: ``chatpal`` trained with ``--dri-k k`` on the
   single DRI file (k = K is ``chatpal`` itself, trained with ``--dri-k K``), so every point of
   Figure 4 is a ``chatpal`` record whose config carries its ``dri_k``.
+- Table 8 variants ``variant-<method>-<tags|notags>[-nodri]`` (``stages.train.variants``):
+  the ChatPal data (seed train partition + expansion, + DRI unless ``dri: false``) trained
+  with that method, with or without strategy tags; evaluated with the student system whose
+  training card they fit (:data:`VARIANT_SYSTEM`) under a label of their own. A variant equal
+  to a main student (same method, tags on) is that student, not trained twice.
 """
 from __future__ import annotations
 
@@ -25,6 +30,29 @@ STUDENT_DIR = "student"  # escbench train wants a folder of its own (the unit fo
 STUDENTS = ("augesc", "augesc+dri", "chatpal-w/o-dri", "chatpal")
 SYSTEMS = ("llama", "chatgpt", "ask-expert") + STUDENTS
 DEFAULT_METRICS = ("bleu", "distinct", "extrema", "meteor", "rouge-l", "strategy", "toxicity-lexicon")
+
+
+# (strategy tags, DRI) -> the student system whose card check a variant passes
+VARIANT_SYSTEM = {(True, True): "chatpal", (True, False): "chatpal-w/o-dri", (False, True): "augesc+dri",
+                  (False, False): "augesc"}
+METHOD_NAMES = {"full": "full fine-tuning", "adapter": "LLaMA-Adapter", "lora": "LoRA"}
+
+
+def variant_name(variant: dict) -> str:
+    return f"variant-{variant['method']}-{'tags' if variant['tags'] else 'notags'}{'' if variant['dri'] else '-nodri'}"
+
+
+def variant_label(variant: dict) -> str:
+    """The run label of a variant's records, e.g. ``ChatPal LoRA, no strategies``."""
+    return (f"ChatPal {METHOD_NAMES[variant['method']]}, {'with' if variant['tags'] else 'no'} strategies"
+            f"{'' if variant['dri'] else ', w/o DRI'}")
+
+
+def variant_student(variant: dict, main_method: str) -> str | None:
+    """The main student a variant is (same data, tags and method), or None."""
+    if variant["tags"] and variant["method"] == main_method:
+        return "chatpal" if variant["dri"] else "chatpal-w/o-dri"
+    return None
 
 
 def folder_name(name: str) -> str:
@@ -49,6 +77,10 @@ def run_train(ctx, unit, folder: Path) -> None:
     data_unit, dri_unit, tags = student_inputs(student)
     data = ctx.folder(data_unit) / (TRAIN_DIALOGUES if data_unit == "expand/expand" else "dialogues.json")
     settings = ctx.experiment.stage("train")
+    variant = unit.settings.get("variant")
+    if variant:  # Table 8: the ChatPal data, this method, tags and DRI use
+        settings, tags = {**settings, "method": variant["method"]}, variant["tags"]
+        dri_unit = "dri/chatpal" if variant["dri"] else None
     argv = ["train", "--base", str(settings.get("base", "smollm2")), "--data", str(data), "--out", str(target),
             "--seed", str(ctx.experiment.seed), "--strategy" if tags else "--no-strategy"]
     argv += flags(settings, TRAIN_FLAGS)
@@ -87,8 +119,11 @@ def run_evaluate(ctx, unit, folder: Path) -> None:
     system = unit.settings["system"]
     adapter = ctx.folder(unit.settings["adapter_unit"]) / STUDENT_DIR if unit.settings.get("adapter_unit") else None
     settings = ctx.experiment.stage("evaluate")
+    entry = {"name": system, "args": system_args(ctx, system, adapter)}
+    if unit.settings.get("label"):
+        entry["label"] = unit.settings["label"]
     run_file = {
-        "systems": [{"name": system, "args": system_args(ctx, system, adapter)}],
+        "systems": [entry],
         "splits": evaluation_splits(ctx),
         "metrics": list(settings.get("metrics", DEFAULT_METRICS)),
         "generation": {"max_new_tokens": int(settings.get("max_new_tokens", 64)),

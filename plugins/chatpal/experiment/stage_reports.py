@@ -21,6 +21,17 @@ def dataset_files(ctx) -> dict[str, Path]:
     return {name: ctx.folder(unit) / file for name, (unit, file) in DATASETS.items()}
 
 
+def reference_files(ctx) -> dict[str, Path]:
+    """``data.reference_splits`` (e.g. ESConv): column name (the split's name) -> its whole
+    source file, described in Tables 1 and 2 beside the experiment's own data, never trained on."""
+    from harness.plugins import get_host
+    from harness.runner import find_split
+    from harness.splits import read_split_spec, resolve_source
+
+    specs = [read_split_spec(find_split(get_host(), s)) for s in ctx.experiment.data.get("reference_splits") or []]
+    return {spec.name: resolve_source(spec) for spec in specs}
+
+
 def split_names(ctx) -> list[str]:
     from harness.plugins import get_host
     from harness.runner import find_split
@@ -34,12 +45,14 @@ def main_result_folders(ctx) -> list[Path]:
 
 
 def run_stats(ctx, unit, folder: Path) -> None:
-    """``escbench stats`` per dataset, then Tables 1 and 2 with one column per dataset."""
+    """``escbench stats`` per dataset (seeds, expanded, AugESC data, then each reference split
+    such as ESConv), then Tables 1 and 2 with one column per dataset."""
     from plugins.chatpal.tables import SimpleTable
 
     tables: dict[str, dict] = {}
-    for name, path in dataset_files(ctx).items():
-        out = folder / name.split(" ")[0].lower()
+    references = reference_files(ctx)
+    for name, path in {**dataset_files(ctx), **references}.items():
+        out = folder / (f"reference-{name}" if name in references else name.split(" ")[0].lower())
         if call(["stats", str(path), "--out", str(out), "--format", "md"], unit.id) != 0:
             raise StageError(f"{unit.id}: escbench stats failed on {path}")
         tables[name] = {t["name"]: t for t in json.loads((out / "stats.json").read_text(encoding="utf-8"))["tables"]}
@@ -55,6 +68,7 @@ def run_stats(ctx, unit, folder: Path) -> None:
                 if key not in keys:
                     keys.append(key)
                 values.setdefault(key, {})[name] = row[value_column]
+        keys = [k for k in keys if k != "Overall"] + [k for k in keys if k == "Overall"]  # the total row last
         rows = [[key] + [values[key].get(name, "") for name in names] for key in keys]
         side.append(SimpleTable(f"{table}_side_by_side", title, [tables[names[0]][table]["columns"][0]] + names, rows))
     from harness.jsonl import write_atomic
@@ -122,8 +136,21 @@ def _examples_of(results: Path, split: str) -> int:
     raise StageError(f"no results record of split {split!r} in {results}")
 
 
+def reported_identity() -> str:
+    """sha256 of the paper's reported Table 5 file (publish renders it; an edit re-publishes)."""
+    from harness.models import file_sha256
+    from leaderboard.reported import reported_path
+
+    return file_sha256(reported_path("table5"))
+
+
 def run_publish(ctx, unit, folder: Path) -> None:
-    """Leaderboard (md, LaTeX, HTML, CSV, JSON) with intervals and significance, and plots."""
+    """Leaderboard (md, LaTeX, HTML, CSV, JSON) with intervals and significance, and plots;
+    beside it, apart, the paper's reported Table 5 (``reported-table5.*``) and, with
+    ``stages.train.variants``, Table 8 (``table8/``)."""
+    from leaderboard.reported import load_reported, write_formats
+
+    from .table8 import table8
     settings = ctx.experiment.stage("publish")
     results = [str(p) for p in main_result_folders(ctx)]
     argv = ["leaderboard", *results, "--publish", str(folder / "leaderboard"), "--resamples",
@@ -135,6 +162,9 @@ def run_publish(ctx, unit, folder: Path) -> None:
     argv += ["--caption", str(settings["caption"])] if settings.get("caption") else []
     if call(argv, unit.id) != 0:
         raise StageError(f"{unit.id}: escbench leaderboard reported problems")
+    write_formats(load_reported("table5"), folder / "leaderboard", "reported-table5")
+    if unit.settings.get("variants"):
+        write_formats(table8(ctx, unit.settings["variants"], split_names(ctx)[0]), folder / "table8", "table8")
     sweep = [str(ctx.folder(u)) for u in ctx.sweep_units()]
     for split in split_names(ctx):
         if call(["plot", "bar", *results, "--split", split, "--out", str(folder / "plots" / f"bar-{split}.png")],

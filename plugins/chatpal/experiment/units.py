@@ -75,17 +75,23 @@ def build_plan(experiment: Experiment, teacher_identity: dict) -> list[Unit]:
         Unit("train", "leak-check", _leak_unit, {"data": data, "split_files": _split_files(_eval_splits(data))},
              ("expand/expand", "augment/augesc", "dri/chatpal", "augment/augesc-dri")),
     ]
+    train = {key: value for key, value in st("train").items() if key != "variants"}  # variants: units of their own
     for student in stage_models.STUDENTS:
         data_unit, dri_unit, _ = stage_models.student_inputs(student)
         dri_k = {"dri_k": k} if student == "chatpal" else {}  # Figure 4's last point: k = K
         units.append(Unit("train", stage_models.folder_name(student), stage_models.run_train,
-                          {"student": student, "train": st("train"), "seed": experiment.seed, **dri_k},
+                          {"student": student, "train": train, "seed": experiment.seed, **dri_k},
                           tuple(u for u in (data_unit, dri_unit) if u), outputs=STUDENT_OUTPUTS))
     sweep = list(range(0, k)) if st("train").get("k_sweep", True) else []
     for k_value in sweep:
         units.append(Unit("train", f"chatpal-k{k_value}", stage_models.run_train,
-                          {"student": "chatpal", "dri_k": k_value, "train": st("train"), "seed": experiment.seed},
+                          {"student": "chatpal", "dri_k": k_value, "train": train, "seed": experiment.seed},
                           ("expand/expand", "dri/chatpal"), outputs=STUDENT_OUTPUTS))
+    variants = variant_units(experiment)
+    for variant, _ in (pair for pair in variants if pair[1] is None):
+        units.append(Unit("train", stage_models.variant_name(variant), stage_models.run_train,
+                          {"student": "chatpal", "variant": variant, "train": train, "seed": experiment.seed},
+                          ("expand/expand",) + (("dri/chatpal",) if variant["dri"] else ()), outputs=STUDENT_OUTPUTS))
     evaluate = {"evaluate": st("evaluate"), "splits": _eval_splits(data), "split_files": _split_files(_eval_splits(data))}
     for system in stage_models.SYSTEMS:
         adapter = f"train/{stage_models.folder_name(system)}" if system in stage_models.STUDENTS else None
@@ -96,16 +102,27 @@ def build_plan(experiment: Experiment, teacher_identity: dict) -> list[Unit]:
         units.append(Unit("evaluate", f"sweep-k{k_value}", stage_models.run_evaluate,
                           {"system": "chatpal", "adapter_unit": f"train/chatpal-k{k_value}", "dri_k": k_value, **evaluate},
                           (f"train/chatpal-k{k_value}",), outputs=RESULTS_OUTPUTS))
+    for variant, _ in (pair for pair in variants if pair[1] is None):
+        name = stage_models.variant_name(variant)
+        units.append(Unit("evaluate", name, stage_models.run_evaluate,
+                          {"system": stage_models.VARIANT_SYSTEM[(variant["tags"], variant["dri"])],
+                           "adapter_unit": f"train/{name}", "label": stage_models.variant_label(variant), **evaluate},
+                          (f"train/{name}",), outputs=RESULTS_OUTPUTS))
     datasets = ("expand/seeds", "expand/expand", "augment/augesc")
     main_eval = tuple(f"evaluate/{stage_models.folder_name(s)}" for s in stage_models.SYSTEMS)
     units += [
-        Unit("analyse", "stats", stage_reports.run_stats, {}, datasets, outputs=("**/*.json", "**/*.md", "**/*.png")),
+        Unit("analyse", "stats", stage_reports.run_stats, _reference(data), datasets,
+             outputs=("**/*.json", "**/*.md", "**/*.png")),
         Unit("analyse", "toxicity", stage_reports.run_toxicity, {"analyse": st("analyse")}, datasets + main_eval,
              outputs=("*.json", "*.md")),
         Unit("analyse", "human", stage_reports.run_human, {"analyse": st("analyse"), "seed": experiment.seed}, main_eval,
              outputs=("export/*",)),
-        Unit("publish", "leaderboard", stage_reports.run_publish, {"publish": st("publish"), "seed": experiment.seed},
-             main_eval + tuple(f"evaluate/sweep-k{k_value}" for k_value in sweep), outputs=("leaderboard/*", "plots/*")),
+        Unit("publish", "leaderboard", stage_reports.run_publish,
+             {"publish": st("publish"), "seed": experiment.seed, "reported": stage_reports.reported_identity(),
+              **({"variants": [v for v, _ in variants]} if variants else {})},
+             main_eval + tuple(f"evaluate/sweep-k{k_value}" for k_value in sweep)
+             + tuple(dict.fromkeys(f"evaluate/{variant_folder(v, main)}" for v, main in variants if main is None)),
+             outputs=("leaderboard/*", "plots/*", "table8/*")),
     ]
     keys: dict[str, str] = {}
     for unit in units:
@@ -113,6 +130,23 @@ def build_plan(experiment: Experiment, teacher_identity: dict) -> list[Unit]:
         unit.key = unit_key(unit.stage, unit.name, settings, {u: keys[u] for u in unit.upstream})
         keys[unit.id] = unit.key
     return units
+
+
+def variant_units(experiment: Experiment) -> list[tuple[dict, str | None]]:
+    """Each Table 8 variant with the main student it is (None: trained on its own)."""
+    method = str(experiment.stage("train").get("method", "lora"))
+    return [(v, stage_models.variant_student(v, method)) for v in experiment.stage("train").get("variants") or []]
+
+
+def variant_folder(variant: dict, main: str | None) -> str:
+    """The evaluate (and train) unit name holding a variant's records."""
+    return stage_models.folder_name(main) if main else stage_models.variant_name(variant)
+
+
+def _reference(data: dict) -> dict[str, Any]:
+    """The stats unit's settings: the reference datasets (Tables 1/2 columns), by file hash."""
+    names = list(data.get("reference_splits") or [])
+    return {"reference_splits": names, "split_files": _split_files(names)} if names else {}
 
 
 def _eval_splits(data: dict) -> list[str]:
