@@ -93,6 +93,13 @@ def child(args) -> int:
     from plugins.systems.chat import read_prompt_template
     from plugins.systems.student_format import default_prompt_path
 
+    import logging
+    import warnings
+
+    from harness.models import quiet_transformers
+
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)  # as escbench train does
+    warnings.filterwarnings("ignore")
     threads = configure_torch_threads()
     catalog = load_strategy_catalog("extes")
     dialogues, sources = load_source_dialogues([args.data], catalog)
@@ -106,7 +113,8 @@ def child(args) -> int:
     settings = TrainSettings(base=args.model, data=[args.data], out=Path(args.json).parent, max_len=args.max_len,
                              lora_dropout=0.0, progress=False)
     set_seed(args.seed)
-    model = load_trainable_model(model_path, settings)
+    with quiet_transformers():
+        model = load_trainable_model(model_path, settings)
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
     packed_way = args.child == "packed"

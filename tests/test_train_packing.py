@@ -217,3 +217,35 @@ def test_settings_default_to_packing():
     from plugins.chatpal.train.settings import TrainSettings
 
     assert TrainSettings(base="smollm2", data=["x"], out=Path("o")).pack_dri is True
+
+
+def test_the_plan_packs_only_when_asked_with_dri_data_and_a_capable_model(capsys):
+    from types import SimpleNamespace
+
+    from plugins.chatpal.train.packing import plan_packing
+    from plugins.chatpal.train.settings import TrainSettings
+
+    tokenizer = SimpleNamespace(pad_token_id=0)
+    features = [fit_pair(p, t, 64) for p, t in PAIRS]
+    model = tiny_llama("sdpa")
+
+    def plan(features=features, model=model, **overrides):
+        values = dict(base="smollm2", data=["x"], out=Path("o"), dri="dri.jsonl", micro_batch=2, effective_batch=6)
+        return plan_packing(TrainSettings(**{**values, **overrides}), model, features, features[:1], 1, tokenizer, None)
+
+    packed = plan()
+    assert packed.used and packed.card()["dri_packing"] is True
+    # 6 pairs in 3 contexts: 2 examples per context, so 1 sequence per micro batch and 3 steps of accumulation
+    assert (packed.micro_batch, packed.accumulation) == (1, 3)
+    assert packed.stats["sequences"] == 3 and packed.stats["mean_targets_per_sequence"] == 2.0
+    assert packed.stats["unpacked_tokens"] == sum(len(p) + len(t) for p, t in PAIRS) == 56
+    # every target after a context's first saves the context less its repeated last token:
+    # 2 x (7 - 1) in the first context, none in the second, 1 x (5 - 1) in the third
+    assert packed.stats["tokens"] == 56 - 12 - 0 - 4
+    assert not plan(pack_dri=False).used and "--no-pack-dri" in plan(pack_dri=False).reason
+    assert not plan(dri=None, dri_k=None).used
+    assert "more than one target" in plan(features=features[3:4]).reason
+    off = plan(method="adapter")
+    assert not off.used and "adaption prompts" in off.reason
+    assert "DRI packing is off" in capsys.readouterr().err
+    assert (off.micro_batch, off.accumulation) == (2, 3)

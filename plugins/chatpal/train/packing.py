@@ -218,6 +218,9 @@ def plan_packing(settings: Any, model: Any, train_features: list, eval_features:
         print(f"note: DRI packing is off, {unpacked.reason}; training on unpacked pairs", file=sys.stderr)
         return unpacked
     packed = pack_features(train_features, PACK_LIMIT_FACTOR * settings.max_len)
+    if len(packed) == len(train_features):
+        unpacked.reason = "no context has more than one target (e.g. --dri-k 0)"
+        return unpacked
     mean_group = len(train_features) / len(packed)
     groups, steps = packed_batching(settings.micro_batch, settings.effective_batch, world_size, mean_group)
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
