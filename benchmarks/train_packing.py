@@ -15,7 +15,8 @@ Both normalise the loss by the step's target tokens (as the Trainer does across 
 accumulation), so the loss curves must agree to float tolerance. Each way runs in its own
 process (so its peak RSS is its own), ``--rounds`` times, alternating which goes first, and
 the best wall time counts. Prints tokens processed (non-padding and padded), wall time,
-peak RSS, the loss curves side by side, and last ``speed-up N.NNx, loss curves equal to R``.
+peak RSS (and peak GPU memory on CUDA, where it runs when torch sees a GPU), the loss curves
+side by side, and last ``speed-up N.NNx, loss curves equal to R``.
 
     .venv/bin/python benchmarks/train_packing.py [--k 4] [--steps 4] [--rounds 2]
 """
@@ -115,7 +116,8 @@ def child(args) -> int:
     set_seed(args.seed)
     with quiet_transformers():
         model = load_trainable_model(model_path, settings)
-    model.train()
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model.to(device).train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
     packed_way = args.child == "packed"
     collate = PackedCollator(tokenizer.pad_token_id) if packed_way else make_collator(tokenizer)
@@ -131,18 +133,21 @@ def child(args) -> int:
         began = time.perf_counter()
         total, padded = 0.0, 0
         for start in range(0, len(items), per_micro):
-            batch = collate(items[start:start + per_micro])
+            batch = {key: value.to(device) for key, value in collate(items[start:start + per_micro]).items()}
             padded += batch["input_ids"].numel()
             loss = model(**batch, num_items_in_batch=target_tokens).loss
             loss.backward()
             total += loss.item()
         optimizer.step()
         optimizer.zero_grad()
+        if device == "cuda":
+            torch.cuda.synchronize()
         rows.append({"loss": total, "seconds": time.perf_counter() - began, "pairs": len(pairs),
                      "sequences": len(items), "tokens": sum(len(f["input_ids"]) for f in items),
                      "padded_tokens": padded, "target_tokens": target_tokens})
     Path(args.json).write_text(json.dumps({
-        "way": args.child, "threads": threads, "steps": rows,
+        "way": args.child, "threads": threads, "steps": rows, "device": device,
+        "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     return 0
 
@@ -167,7 +172,8 @@ def report(results: dict[str, list[dict]]) -> float:
         steps = best[way]["steps"]
         print(f"{way:<10}{sum(s['pairs'] for s in steps):>7}{sum(s['sequences'] for s in steps):>11}"
               f"{sum(s['tokens'] for s in steps):>9}{sum(s['padded_tokens'] for s in steps):>9}"
-              f"{wall[way]:>9.1f}{max(r['peak_rss_mb'] for r in results[way]):>13.0f}")
+              f"{wall[way]:>9.1f}{max(r['peak_rss_mb'] for r in results[way]):>13.0f}"
+              + (f"  peak GPU {max(r['peak_gpu_mb'] for r in results[way]):.0f} MB" if best[way]["peak_gpu_mb"] else ""))
     print(f"{'step':<6}{'unpacked loss':>15}{'packed loss':>15}{'rel diff':>10}{'unpacked s':>12}{'packed s':>10}")
     worst = 0.0
     for number, (a, b) in enumerate(zip(best["unpacked"]["steps"], best["packed"]["steps"]), start=1):
