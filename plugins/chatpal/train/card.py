@@ -20,6 +20,9 @@ student systems (``training_card.md`` is the same for people). Keys:
   ``sha256``, ``k`` used, ``file_k`` the most alternatives a line holds; null without DRI),
   ``dri_k`` and ``unlabeled_alternatives`` (the policy of :mod:`.data`). Student systems check
   it (:func:`check_student`).
+* ``packing``: ``dri_packing`` (whether a context and its DRI targets were packed into one
+  sequence, :mod:`.packing`), ``reason``, and when packed the sequence and token counts and the
+  batch layout in packed sequences.
 * ``hyperparameters`` (every setting), ``results`` (final train/valid loss, steps, epochs,
   tokens, wall time, resumed-from step), ``hardware``, ``environment``, ``created``.
 """

@@ -37,6 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--dri-k", type=int, metavar="K",
                       help="use the first K alternatives of each DRI line (default all; 0: none, the file is still "
                            "recorded): the k-sweep students k=0..K come from one DRI file")
+    data.add_argument("--pack-dri", action=argparse.BooleanOptionalAction, default=True,
+                      help="train a context and all of its DRI targets as one packed sequence (the context is "
+                           "computed once; same loss and gradients as unpacked pairs). Default on where the model "
+                           "takes a custom 4D attention mask, else off with a note")
     data.add_argument("--valid-data", type=_csv, default=[], metavar="FILE[,FILE]",
                       help="validation dialogues (default: hold out --valid-fraction of --data by dialogue)")
     data.add_argument("--valid-fraction", type=float, default=0.05)

@@ -30,6 +30,7 @@ class TrainSettings:
     with_strategy: bool = True
     dri: str | None = None
     dri_k: int | None = None  # first k alternatives of each DRI line (None: all; 0: none, file still recorded)
+    pack_dri: bool = True  # one packed sequence per context and its DRI targets (see .packing), where supported
     valid_data: list[str] = field(default_factory=list)
     valid_fraction: float = 0.05
     partition: str = "train"

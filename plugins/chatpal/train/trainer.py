@@ -50,7 +50,7 @@ def train_student(settings: TrainSettings) -> TrainOutcome:
 
     from .callbacks import JsonlLogCallback, RichProgressCallback
     from .card import base_fingerprint, hardware_info, write_card
-    from .collate import encode_pairs, make_collator, require_trainable
+    from .collate import encode_pairs, require_trainable
     from .model import check_causal_lm, int8_layer_count, load_tokenizer, load_trainable_model, trainable_parameters
     from .output import LOG_FILE, complete_checkpoints, prepare_output
 
@@ -82,13 +82,18 @@ def train_student(settings: TrainSettings) -> TrainOutcome:
     trainable, total = trainable_parameters(model)
     int8_layers = int8_layer_count(model)
 
-    args = _training_arguments(settings, has_valid=bool(valid_set.features), world_size=state.num_processes)
+    from .packing import packed_trainer_class, plan_packing
+
+    packing = plan_packing(settings, model, train_set.features, valid_set.features, state.num_processes, tokenizer,
+                           None if not torch.cuda.is_available() else 8)
+    args = _training_arguments(settings, has_valid=bool(valid_set.features), world_size=state.num_processes,
+                               batching=(packing.micro_batch, packing.accumulation))
     from transformers import Trainer
 
-    trainer = Trainer(
-        model=model, args=args, train_dataset=train_set.features,
-        eval_dataset=valid_set.features or None, processing_class=tokenizer,
-        data_collator=make_collator(tokenizer, None if args.use_cpu else 8),
+    trainer = (packed_trainer_class() if packing.used else Trainer)(
+        model=model, args=args, train_dataset=packing.train_features,
+        eval_dataset=packing.eval_features or None, processing_class=tokenizer,
+        data_collator=packing.collator,
         callbacks=[JsonlLogCallback(settings.out / LOG_FILE)] + ([RichProgressCallback()] if settings.progress else []),
     )
     trainer.remove_callback(PrinterCallback)
@@ -102,6 +107,11 @@ def train_student(settings: TrainSettings) -> TrainOutcome:
         sort_adapter_config(settings.out)
         card = _card(settings, base, data, catalog_name, (prompt_format, prompt_path), tokenizer, train_set, valid_set,
                      trainer, (trainable, total, int8_layers), resume_from, started, hardware_info())
+        card["packing"] = packing.card()
+        if packing.used:  # a micro batch holds whole contexts: examples per step on average
+            card["hyperparameters"]["actual_effective_batch"] = round(
+                packing.accumulation * packing.micro_batch * packing.stats["mean_targets_per_sequence"]
+                * trainer.args.world_size, 1)
         write_card(settings.out, card)
     state.wait_for_everyone()
     return TrainOutcome(settings.out, card)
@@ -150,7 +160,10 @@ def _prompt_format(settings: TrainSettings):
     return PromptFormat(settings.with_strategy, template, settings.max_len, settings.max_prompt_len), path
 
 
-def _training_arguments(settings: TrainSettings, has_valid: bool, world_size: int) -> Any:
+def _training_arguments(settings: TrainSettings, has_valid: bool, world_size: int,
+                        batching: tuple[int, int] | None = None) -> Any:
+    """TrainingArguments; ``batching`` is ``(per-device train batch, accumulation)`` (default:
+    the settings' micro batch and accumulation; packing counts packed sequences)."""
     import torch
     from transformers import TrainingArguments
 
@@ -160,8 +173,9 @@ def _training_arguments(settings: TrainSettings, has_valid: bool, world_size: in
     cuda = torch.cuda.is_available()
     options = dict(
         output_dir=str(settings.out / CHECKPOINTS),
-        per_device_train_batch_size=settings.micro_batch, per_device_eval_batch_size=settings.micro_batch,
-        gradient_accumulation_steps=settings.accumulation_steps(world_size),
+        per_device_train_batch_size=batching[0] if batching else settings.micro_batch,
+        per_device_eval_batch_size=settings.micro_batch,
+        gradient_accumulation_steps=batching[1] if batching else settings.accumulation_steps(world_size),
         learning_rate=settings.learning_rate, weight_decay=settings.weight_decay, optim="adamw_torch",
         lr_scheduler_type=settings.lr_scheduler, warmup_steps=settings.warmup_steps,
         num_train_epochs=settings.epochs, max_steps=settings.max_steps or -1,
