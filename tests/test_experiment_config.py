@@ -225,3 +225,24 @@ def test_publish_table_options_checked(tmp_path):
         load_experiment(_write(tmp_path, {"stages.publish.latex_width": "wide"}))
     experiment = load_experiment(_write(tmp_path, {"stages.publish.caption": "Toy run", "stages.publish.second": True}))
     assert experiment.stage("publish")["caption"] == "Toy run"
+
+
+def test_manifest_teacher_usage_counts_http_attempts_from_the_journals(tmp_path):
+    """Two answers in the expansion journal, one after 3 attempts: 4 requests sent, 2 retries."""
+    from types import SimpleNamespace
+
+    from plugins.chatpal.experiment.manifest import JOURNAL_UNITS, teacher_usage
+
+    folders = {unit: tmp_path / unit for unit in JOURNAL_UNITS}
+    first = folders[JOURNAL_UNITS[0]]
+    first.mkdir(parents=True)
+    records = [{"key": "a", "response": {"usage": {"prompt_tokens": 10, "completion_tokens": 5}, "attempts": 1}},
+               {"key": "b", "response": {"usage": {"prompt_tokens": 7, "completion_tokens": 3}, "attempts": 3}}]
+    (first / "journal.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    ctx = SimpleNamespace(experiment=SimpleNamespace(teacher={"endpoint": "serve"}), folder=folders.__getitem__,
+                          endpoint=SimpleNamespace(model="teacher"))
+    usage = teacher_usage(ctx)
+    unit = usage["per_unit"][JOURNAL_UNITS[0]]
+    assert (unit["completed"], unit["requests_sent"], unit["retries"]) == (2, 4, 2)
+    assert (unit["prompt_tokens"], unit["completion_tokens"]) == (17, 8)
+    assert (usage["total"]["requests_sent"], usage["total"]["completed"]) == (4, 2)

@@ -33,7 +33,8 @@ def _versions() -> dict:
 
 
 def teacher_usage(ctx) -> dict:
-    """Requests, tokens and cost over the teacher journals of the data units."""
+    """Requests (HTTP attempts, retries included), tokens and cost over the teacher journals
+    of the data units: what every run of the experiment sent, not just the last one."""
     from harness.jsonl import read_records
 
     from plugins.chatpal.pricing import PriceTable, Usage
@@ -45,11 +46,15 @@ def teacher_usage(ctx) -> dict:
         usage = Usage()
         if journal.exists():
             for record in read_records(journal):
+                response = record.get("response") or {}
+                attempts = response.get("attempts")
+                attempts = attempts if isinstance(attempts, int) and attempts >= 1 else 1
                 usage.completed += 1
-                usage.add_tokens((record.get("response") or {}).get("usage") or {})
-                total.completed += 1
-                total.add_tokens((record.get("response") or {}).get("usage") or {})
+                usage.requests_sent += attempts  # HTTP requests, over every run of the unit
+                usage.retries += attempts - 1
+                usage.add_tokens(response.get("usage") or {})
         usage.price(prices, ctx.endpoint.model)
+        total = total.merged(usage)
         per_unit[unit] = usage.to_dict()
     total.price(prices, ctx.endpoint.model)
     return {"model": ctx.endpoint.model, "endpoint": ctx.experiment.teacher["endpoint"], "per_unit": per_unit,
