@@ -84,13 +84,21 @@ def build_manifest(ctx, plan, started: float) -> dict:
                        "sha256": cache.file_sha256(ctx.experiment.path), "description": ctx.experiment.description},
         "complete": all(u["status"] == "done" for u in units.values()),
         "versions": _versions(),
-        "timings": {"started": round(started, 3), "finished": round(time.time(), 3),
-                    "units_s": {u: v["timings"].get("seconds") for u, v in units.items() if v["timings"]}},
+        "timings": _timings(units, started),
         "teacher": {**ctx.endpoint.identity(), "usage": teacher_usage(ctx)},
         "leak_check": leak,
         "units": units,
         "artefacts": dict(sorted(artefacts.items())),
     }
+
+
+def _timings(units: dict, started: float) -> dict:
+    """This invocation's start and end, and each unit's own seconds (kept from the run that made
+    it, so ``units_total_s`` is the whole study's compute time even after resumed runs)."""
+    per_unit = {u: v["timings"].get("seconds") for u, v in units.items() if v["timings"]}
+    total = sum(value for value in per_unit.values() if isinstance(value, (int, float)))
+    return {"started": round(started, 3), "finished": round(time.time(), 3), "units_s": per_unit,
+            "units_total_s": round(total, 3)}
 
 
 def write_manifest(ctx, plan, started: float) -> Path:
