@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,20 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
+# A transformers model class module (modeling_llama, ...): imported only to build a model.
+MODEL_MODULE = re.compile(r"^transformers\.models\.(?!auto\.)\w+\.modeling_\w+$")
+
+
+@pytest.fixture(autouse=True)
+def no_model_in_fast_tests(request):
+    """In a ``-m "not slow"`` run (``make test-fast``), a test that is not marked ``slow`` must not
+    load a model in this process: it fails naming the model module it brought in."""
+    fast_run = "not slow" in (request.config.option.markexpr or "")
+    before = {name for name in sys.modules if MODEL_MODULE.match(name)} if fast_run else set()
+    yield
+    if fast_run and request.node.get_closest_marker("slow") is None:
+        loaded = sorted(name for name in sys.modules if MODEL_MODULE.match(name) and name not in before)
+        assert not loaded, f"{request.node.nodeid} loaded a model ({', '.join(loaded)}): mark it @pytest.mark.slow"
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: int = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -76,3 +91,54 @@ def bad_split_yaml(tmp_path) -> str:
     (tmp_path / "mine.yaml").write_text("split: mine\nsource: {path: data.json, format: extes}\n")
     return str(tmp_path / "mine.yaml")
 
+
+# -- leaderboard and human-evaluation fixtures (results made in process) ----------------------
+@pytest.fixture
+def host(parrot_module):
+    """A plugin host with the built-in metrics and renderers, the example plugin and the
+    in-process systems of tests/results_data.py."""
+    from results_data import results_host
+
+    return results_host(parrot_module)
+
+
+@pytest.fixture
+def human(monkeypatch, capsys):
+    """``escbench ...`` in this process with only the leaderboard and human plugins registered;
+    returns (exit status, stdout, stderr)."""
+    import plugins.human
+    from harness.cli import main
+    from harness.plugins import get_host, reset_host
+
+    monkeypatch.setenv("ESCBENCH_PLUGINS", "leaderboard")
+    reset_host()
+    get_host().register(plugins.human, name="human")
+
+    def call(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        status = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return status, captured.out, captured.err
+
+    yield call
+    reset_host()
+
+
+@pytest.fixture
+def results(parrot_module, tmp_path) -> Path:
+    from human_sheets import SYSTEMS
+    from results_data import make_results, results_host, write_split
+
+    split = write_split(tmp_path / "data", "worries", dialogues=12)
+    make_results(results_host(parrot_module), tmp_path / "results", [(s, {}) for s in SYSTEMS], splits=(str(split),),
+                 metrics=[("word-count", {})])
+    return tmp_path / "results"
+
+
+@pytest.fixture
+def export(human, results, tmp_path) -> Path:
+    out = tmp_path / "eval"
+    status, _, _ = human("human", "export", "--results", results, "--split", "worries", "--n", 10, "--raters", 3,
+                      "--seed", 7, "--out", out)
+    assert status == 0
+    return out

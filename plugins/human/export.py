@@ -62,8 +62,8 @@ def _spread_over_dialogues(example_ids: list[str], n: int, rng: random.Random) -
 
 def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: list[str] | None = None) -> Selection:
     """Units for rating system replies on ``split`` from the results under ``paths``."""
+    from harness.collect import collect_records, newest_records, read_samples
     from harness.table import record_details
-    from leaderboard.collect import collect_records, newest_records, read_samples
 
     records, sources = collect_records(paths)
     chosen = [(r, s) for r, s in newest_records(records, sources) if r["split"]["name"] == split]

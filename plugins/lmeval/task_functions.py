@@ -125,10 +125,10 @@ def prediction_text(generation: str, prompt_form: str | None) -> str:
     """The reply escbench's HF backend would keep from the same generated text: cut at the
     transcript stops when the prompt was a transcript, then stripped."""
     from harness.backends.hf import TRANSCRIPT_STOPS
+    from harness.stops import trim_at_stops
 
     if prompt_form == "transcript":
-        cut = min((i for stop in TRANSCRIPT_STOPS if (i := generation.find(stop)) >= 0), default=len(generation))
-        generation = generation[:cut]
+        generation = trim_at_stops(generation, TRANSCRIPT_STOPS)
     return generation.strip()
 
 
