@@ -145,7 +145,7 @@ def process_results(doc: dict, results: list[str]) -> dict[str, dict]:
 
 # -- corpus aggregations -----------------------------------------------------------------------
 _scored: dict[tuple, Any] = {}
-"""(metric, samples) -> CorpusScores of the latest few corpora, so the columns of one metric
+"""(metric, samples) -> ScoredCorpus of the latest few corpora, so the columns of one metric
 (D-1..D-3, the lex: columns) are computed once per task."""
 
 
