@@ -2,9 +2,9 @@
 escbench cache by `escbench setup`); the backend's process-level cache shares one loaded model."""
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -14,20 +14,54 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
-# A transformers model class module (modeling_llama, ...): imported only to build a model.
-MODEL_MODULE = re.compile(r"^transformers\.models\.(?!auto\.)\w+\.modeling_\w+$")
+
+
+class ModelWatch(importlib.abc.MetaPathFinder):
+    """Counts transformers models loaded from weights on disk in this process: once
+    ``transformers.modeling_utils`` is imported, ``PreTrainedModel.from_pretrained`` is wrapped
+    (importing transformers, or building a tiny model from a config, is not loading a model)."""
+
+    loaded: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "transformers.modeling_utils":
+            return None
+        for finder in sys.meta_path:
+            if finder is self:
+                continue
+            spec = getattr(finder, "find_spec", lambda *a: None)(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                load = spec.loader.exec_module
+
+                def exec_module(module, load=load):
+                    load(module)
+                    original = module.PreTrainedModel.from_pretrained.__func__
+
+                    def from_pretrained(cls, *args, **kwargs):
+                        ModelWatch.loaded.append(f"{cls.__name__} from {args[0] if args else '?'}")
+                        return original(cls, *args, **kwargs)
+
+                    module.PreTrainedModel.from_pretrained = classmethod(from_pretrained)
+
+                spec.loader.exec_module = exec_module
+                return spec
+        return None
+
+
+def pytest_configure(config):
+    if "not slow" in (config.option.markexpr or "") and "transformers.modeling_utils" not in sys.modules:
+        sys.meta_path.insert(0, ModelWatch())
 
 
 @pytest.fixture(autouse=True)
 def no_model_in_fast_tests(request):
     """In a ``-m "not slow"`` run (``make test-fast``), a test that is not marked ``slow`` must not
-    load a model in this process: it fails naming the model module it brought in."""
-    fast_run = "not slow" in (request.config.option.markexpr or "")
-    before = {name for name in sys.modules if MODEL_MODULE.match(name)} if fast_run else set()
+    load a model's weights in this process: it fails naming the model it loaded."""
+    before = len(ModelWatch.loaded)
     yield
-    if fast_run and request.node.get_closest_marker("slow") is None:
-        loaded = sorted(name for name in sys.modules if MODEL_MODULE.match(name) and name not in before)
-        assert not loaded, f"{request.node.nodeid} loaded a model ({', '.join(loaded)}): mark it @pytest.mark.slow"
+    if "not slow" in (request.config.option.markexpr or "") and request.node.get_closest_marker("slow") is None:
+        loaded = ModelWatch.loaded[before:]
+        assert not loaded, f"{request.node.nodeid} loaded a model ({'; '.join(loaded)}): mark it @pytest.mark.slow"
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: int = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -1,7 +1,8 @@
 """Each built-in plugin stands on its own (issue 15): walking the imports of every module (ast, so
 also imports inside functions) finds no ``plugins/X`` module importing ``plugins/Y`` (X != Y),
 ``leaderboard`` importing anything of escbench but the harness, and the harness importing
-neither plugins nor the leaderboard."""
+neither plugins nor the leaderboard. Likewise no test module imports another test module
+(shared fixtures live in conftest.py, shared helpers in plain modules)."""
 from __future__ import annotations
 
 import ast
@@ -72,8 +73,8 @@ def test_no_module_imports_across_plugins_or_into_the_leaderboard():
 
 def test_the_walk_finds_each_kind_of_crossing():
     # hand-written modules that break each rule once, and imports that are allowed
-    assert crossings("from plugins.chatpal.train.card import read_card", "plugins.systems.student") == [
-        "plugins.systems.student (line 1) imports plugins.chatpal.train.card"]
+    assert crossings("from plugins.chatpal.train.card import read_card", "plugins.systems.llama") == [
+        "plugins.systems.llama (line 1) imports plugins.chatpal.train.card"]
     assert crossings("def f():\n    from ..metrics import base\n", "plugins.human.analysis") == [
         "plugins.human.analysis (line 2) imports plugins.metrics"]
     assert crossings("from escbench.plugins.metrics.base import X", "escbench.leaderboard.tables") == [
@@ -82,3 +83,12 @@ def test_the_walk_finds_each_kind_of_crossing():
     assert crossings("from . import x\nfrom .train import card\nfrom harness import hookimpl\nimport numpy",
                      "plugins.chatpal", is_package=True) == []
     assert crossings("from .collect import y", "leaderboard.tables") == []
+
+
+def test_no_test_module_imports_another_test_module():
+    bad = []
+    for path in sorted((REPO / "tests").glob("*.py")):
+        for name, line in imported_names(path.read_text(encoding="utf-8"), path.stem, False):
+            if name.split(".")[0].startswith("test_"):
+                bad.append(f"tests/{path.name} (line {line}) imports {name}")
+    assert bad == []
