@@ -5,13 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.escbench-installed
 PIP    := $(BIN)/pip --disable-pip-version-check
 
-.PHONY: run test setup system-packages clean
+.PHONY: run test test-fast setup system-packages clean
 
 run: setup
 	$(BIN)/escbench run
 
 test: setup
 	$(BIN)/pytest -q
+
+# Everything but the model-loading tests (a conftest guard fails a fast test that loads a model).
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
 
 setup: $(STAMP) system-packages
 	$(BIN)/escbench setup

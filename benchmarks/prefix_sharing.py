@@ -49,7 +49,7 @@ def near_tie(system, example, ours: str, theirs: str) -> str:
     import torch
 
     from harness.backends.hf import render_prompt
-    from plugins.systems.chat import example_to_messages
+    from harness.prompts import example_to_messages
 
     tokenizer, model = system.backend.tokenizer, system.backend.model
     prompt = render_prompt(example_to_messages(example, system.template(), None), tokenizer)

@@ -167,11 +167,11 @@ def run_baseline(model_dir: Path, data: Path, out: Path, int8: bool, args) -> li
 def encoded_pairs(model_dir: Path, data: Path, seq_len: int) -> list[dict]:
     """The benchmark pairs tokenised exactly as escbench trains on them."""
     from harness.catalogs import load_strategy_catalog
+    from harness.prompts import read_prompt_template
+    from plugins.chatpal.student_format import default_prompt_path
     from plugins.chatpal.train.collate import PromptFormat, encode_pairs
     from plugins.chatpal.train.data import build_training_data, load_source_dialogues
     from plugins.chatpal.train.model import load_tokenizer
-    from plugins.systems.chat import read_prompt_template
-    from plugins.systems.student_format import default_prompt_path
 
     dialogues, sources = load_source_dialogues([data], load_strategy_catalog("extes"))
     pairs = build_training_data(dialogues, sources, valid_fraction=0).train

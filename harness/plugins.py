@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import traceback as tb
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -120,11 +121,24 @@ class PluginHost:
                            f"used by {self.infos[name].distribution!r}; it is not loaded", dist)
                 continue
             try:
-                module = ep.load()
+                module = self._load_noting_old_imports(ep, name, dist)
             except Exception as error:  # a broken plugin must not break unrelated runs
                 self._fail(name, "import", f"{type(error).__name__}: {error}", f"{dist} {version}", error)
                 continue
             self.register(module, name, distribution=dist, version=version, builtin=not third_party)
+
+    def _load_noting_old_imports(self, ep: Any, name: str, dist: str) -> Any:
+        """``ep.load()``; a plugin that imports the pre-0.2 names (``from harness import ...``) gets
+        a line in ``warnings`` (Python hides a DeprecationWarning raised in a library module)."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
+            module = ep.load()
+        for warning in caught:
+            if issubclass(warning.category, DeprecationWarning) and str(warning.message).startswith("importing '"):
+                self.warnings.append(f"plugin {name!r} ({dist}): {warning.message}")
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return module
 
     def register(
         self, plugin: Any, name: str, distribution: str = "(registered in code)",

@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from .cache import GenerationCache, generation_key, stable_hash
-from .data import example_to_dict
 from .contracts import check_generations
+from .data import example_to_dict
 from .errors import ConfigError, EscbenchError, UnknownNameError
 from .folder_lock import FolderLock
 from .jsonl import write_json_atomic, write_jsonl_atomic
+from .models import file_sha256
 from .plugins import PluginHost
 from .registry import Generation, GenerationSettings, Sample
 from .results import SCHEMA, environment_info, now_iso, record_stem
 from .scoring import default_metric_names, score_samples
-from .splits import SplitData, file_sha256, load_split, read_split_spec, split_name_of
+from .splits import SplitData, load_split, read_split_spec, split_name_of
 
 
 @dataclass

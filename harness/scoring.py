@@ -11,7 +11,7 @@ from .registry import Registry, Sample
 
 
 @dataclass
-class CorpusScores:
+class ScoredCorpus:
     """Scores of one corpus. A column whose value was not a finite number is None in
     ``scores`` and its metric has an entry in ``errors``; ``tracebacks`` holds the full
     traceback of each metric that raised (shown with ``--traceback``)."""
@@ -45,12 +45,12 @@ def score_samples(
     metrics: Registry,
     on_metric: Callable[[str], None] | None = None,
     describe_plugin: Callable[[str], str] | None = None,
-) -> CorpusScores:
+) -> ScoredCorpus:
     """Run every metric on the samples; a metric that raises anything, or returns a result
     that breaks its contract, is recorded in ``errors`` with its name and plugin; one that does
     not apply in ``skipped``; the others still run. ``describe_plugin(plugin)`` words the
     plugin for messages (default: ``plugin 'x'``)."""
-    out = CorpusScores(metrics=[name for name, _ in metric_specs])
+    out = ScoredCorpus(metrics=[name for name, _ in metric_specs])
     for name, args in metric_specs:
         who = f"metric {name!r}"
         if name in metrics:

@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 from .data import Example, Turn
 from .errors import ConfigError
 from .registry import Generation, GenerationSettings
+from .stops import trim_at_stops
 from .strict_json import dumps_strict
 from .structured import schema_from_response_format, schema_text
 
@@ -155,9 +156,9 @@ def system_responder(system: Any) -> Responder:
         examples = [conversation_to_example(c, f"{uuid.uuid4().hex[:8]}-{i}") for i, c in enumerate(conversations)]
         generations = system.generate(examples, settings)
         for generation in generations:
-            cut = min((p for s in stop if (p := generation.text.find(s)) >= 0), default=None)
-            if cut is not None:
-                generation.text = generation.text[:cut].strip()
+            trimmed = trim_at_stops(generation.text, stop)
+            if trimmed != generation.text:
+                generation.text = trimmed.strip()
         return generations
 
     return respond

@@ -42,6 +42,7 @@ import yaml
 
 from .data import Dialogue, Example, example_to_dict
 from .errors import ConfigError, DataError
+from .models import file_sha256
 from .partitions import PARTITIONS, assign_partitions, check_partition, partition_of  # noqa: F401 (re-exported)
 
 
@@ -81,10 +82,6 @@ class SplitData:
         for example in self.examples:
             digest.update(json.dumps(example_to_dict(example), sort_keys=True).encode())
         return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def split_name_of(path: Path) -> str:

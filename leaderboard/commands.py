@@ -25,7 +25,7 @@ def configure_leaderboard(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", help="comma-separated split names, in table order (default: every split found)")
     parser.add_argument("--columns", help="comma-separated score columns, or \"all\" (default: the display schema's set)")
     parser.add_argument("--format", default="terminal", help="terminal, md, latex, html, csv, json (or a plugin's renderer)")
-    parser.add_argument("--display", type=Path, help="display schema YAML (default: leaderboard/display.yaml)")
+    parser.add_argument("--display", type=Path, help="display schema YAML (default: the one shipped in harness/display.yaml)")
     parser.add_argument("--by-split", action="store_true", help="one table, a group of rows per split (paper Table 12)")
     parser.add_argument("--row-header", help="header of the system column (e.g. 'Train set' in the multi-split view)")
     parser.add_argument("--second", action="store_true", help="underline the second-best value per column")
@@ -46,10 +46,10 @@ def configure_leaderboard(parser: argparse.ArgumentParser) -> None:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
+    from harness.collect import attach_samples, collect_records
+    from harness.display import read_display_schema
     from harness.plugins import get_host
 
-    from .collect import attach_samples, collect_records
-    from .schema import read_display_schema
     from .tables import leaderboard_tables
 
     host = get_host()
@@ -102,7 +102,7 @@ def configure_plot(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", type=Path, default=[Path("results")], help="results folders or record files")
     parser.add_argument("--split", required=True, help="the split whose records are plotted")
     parser.add_argument("--columns", help="comma-separated score columns (default: the display schema's)")
-    parser.add_argument("--display", type=Path, help="display schema YAML (default: leaderboard/display.yaml)")
+    parser.add_argument("--display", type=Path, help="display schema YAML (default: the one shipped in harness/display.yaml)")
     parser.add_argument("--latex-width", choices=["column", "page", "fit"], default="column",
                         help="LaTeX: 'column' (table), 'page' (table* across two columns) or 'fit' "
                              "(scaled to \\linewidth; needs graphicx) so --ci tables fit")
@@ -116,11 +116,11 @@ def configure_plot(parser: argparse.ArgumentParser) -> None:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    from harness.collect import collect_records
+    from harness.display import read_display_schema, resolve_columns
     from harness.errors import ConfigError
 
-    from .collect import collect_records
     from .plots import bar_chart, sweep_chart, sweep_points
-    from .schema import read_display_schema, resolve_columns
     from .tables import leaderboard_tables
 
     records, sources = collect_records(args.paths)

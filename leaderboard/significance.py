@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.collect import read_samples
 from harness.data import Turn
 from harness.errors import EscbenchError
 from harness.registry import Sample
 from harness.table import Table
-
-from .collect import read_samples
 
 MARK = "†"
 
@@ -89,7 +88,7 @@ class RowScores:
     def for_column(self, column: str, recorded: float | None):
         """CorpusScores covering ``column`` that reproduce ``recorded``, or None (the reason is
         kept in ``problems``, or in ``mismatch`` when the samples disagree with the record)."""
-        from plugins.metrics.base import MeanScores
+        from harness.resampling import MeanScores
 
         if not self.rows or recorded is None:
             self.problems[column] = "no samples file next to the record"
@@ -131,7 +130,7 @@ def annotate_uncertainty(table: Table, host: Any, intervals: bool = True, signif
                          resamples: int = 1000, seed: int = 0, alpha: float = 0.05) -> None:
     """Fill ``table.intervals`` (95% percentile bootstrap) and ``table.marks`` in place and
     add notes saying what was done and which columns could not be annotated."""
-    from plugins.metrics.bootstrap import confidence_intervals
+    from harness.resampling import confidence_intervals
 
     scores = {row: RowScores(table, row, host) for row in table.rows}
     jackknifed: set[str] = set()
@@ -178,7 +177,7 @@ def _mark_best(table: Table, column, members: list[str], built: dict, scores: di
         return  # a comparison with any other row would mark a value that is not the best shown
     if table.value(best, column) == table.value(runner_up, column) or scores[best].ids != scores[runner_up].ids:
         return
-    from plugins.metrics.bootstrap import paired_bootstrap
+    from harness.resampling import paired_bootstrap
 
     comparison = paired_bootstrap(built[best], built[runner_up], resamples=resamples, seed=seed)[column.name]
     if comparison.p_value < alpha:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.collect import newest_records
+from harness.display import DisplaySchema, resolve_columns
 from harness.results import record_label
 from harness.table import Table, add_record_row, table_from_records
-
-from .collect import newest_records
-from .schema import DisplaySchema, resolve_columns
 
 
 def split_table(

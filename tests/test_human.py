@@ -2,9 +2,7 @@
 import them into means and Fleiss' kappa that match statsmodels, in every table format."""
 from __future__ import annotations
 
-import csv
 import json
-import random
 import re
 from pathlib import Path
 
@@ -12,80 +10,8 @@ import pytest
 
 from harness.errors import DataError
 
-from test_leaderboard import make_results, results_host, write_split
-
-SYSTEMS = ("oracle", "half", "hostile")
-QUALITY = {"oracle": 3, "half": 2, "hostile": 0, "alpha": 2, "beta": 1}
-
-
-@pytest.fixture
-def human(monkeypatch, capsys):
-    """``escbench ...`` in this process with the human plugin registered (its entry point is
-    added to pyproject by the lead); returns (exit status, stdout, stderr)."""
-    import plugins.human
-    from harness.cli import main
-    from harness.plugins import get_host, reset_host
-
-    monkeypatch.setenv("ESCBENCH_PLUGINS", "leaderboard")
-    reset_host()
-    get_host().register(plugins.human, name="human")
-
-    def call(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        status = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return status, captured.out, captured.err
-
-    yield call
-    reset_host()
-
-
-@pytest.fixture
-def results(parrot_module, tmp_path) -> Path:
-    split = write_split(tmp_path / "data", "worries", dialogues=12)
-    make_results(results_host(parrot_module), tmp_path / "results", [(s, {}) for s in SYSTEMS], splits=(str(split),),
-                 metrics=[("word-count", {})])
-    return tmp_path / "results"
-
-
-@pytest.fixture
-def export(human, results, tmp_path) -> Path:
-    out = tmp_path / "eval"
-    status, _, _ = human("human", "export", "--results", results, "--split", "worries", "--n", 10, "--raters", 3,
-                      "--seed", 7, "--out", out)
-    assert status == 0
-    return out
-
-
-def read_rows(sheet: Path) -> tuple[list[str], list[list[str]]]:
-    with open(sheet, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    return rows[0], rows[1:]
-
-
-def write_rows(sheet: Path, header: list[str], rows: list[list[str]]) -> None:
-    with open(sheet, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([header, *rows])
-
-
-def fill(folder: Path, seed: int = 0, sheets: list[str] | None = None) -> dict[str, dict[str, dict[str, int]]]:
-    """Play the raters: a score near each system's quality, with rater noise. Returns
-    ``{sheet: {unit: {dimension: score}}}`` as written."""
-    key = json.loads((folder / "key.json").read_text())
-    dimensions = [d["name"] for d in key["dimensions"]]
-    rng = random.Random(seed)
-    written = {}
-    for sheet in sheets or key["sheets"]:
-        header, rows = read_rows(folder / sheet)
-        written[sheet] = {}
-        for row in rows:
-            quality = QUALITY[key["units"][row[0]]["system"]]
-            scores = {d: min(3, max(0, quality + rng.choice((-1, 0, 0, 0, 1)))) for d in dimensions}
-            for name, score in scores.items():
-                row[header.index(name)] = str(score)
-            written[sheet][row[0]] = scores
-        write_rows(folder / sheet, header, rows)
-    return written
+from human_sheets import SYSTEMS, fill, read_rows, write_rows
+from results_data import markdown_cells, write_split
 
 
 # -- export -----------------------------------------------------------------------------------
@@ -186,8 +112,6 @@ def test_table_6_with_its_kappa_row_renders_in_every_format(human, export, fmt, 
 
 
 def test_table_6_rows_are_systems_and_kappa_is_never_bold(human, export):
-    from test_leaderboard import markdown_cells
-
     fill(export)
     _, out, _ = human("human", "import", export, "--format", "md")
     cells = markdown_cells(out)
@@ -275,8 +199,6 @@ def test_dataset_quality_export_and_import_compare_two_datasets(human, tmp_path)
     assert "reply" not in header and "context" in header
     fill(tmp_path / "quality")
     status, out, _ = human("human", "import", tmp_path / "quality", "--format", "md")
-    from test_leaderboard import markdown_cells
-
     cells = markdown_cells(out)
     assert list(cells) == ["Informativeness", "Understanding", "Helpfulness", "Consistency", "Coherence"]
     summary = json.loads((tmp_path / "quality" / "summary.json").read_text())

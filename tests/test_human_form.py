@@ -5,9 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from test_human import export, human, results  # noqa: F401  (fixtures)
-from test_leaderboard import Hostile
-from test_leaderboard_html import Dom, dump_dom, needs_chromium, run_in_frame
+from page_dom import Dom, dump_dom, needs_chromium, run_in_frame
+from results_data import Hostile
 
 FILL_SCRIPT = """
 var units = Array.prototype.slice.call(d.querySelectorAll('fieldset.unit'));

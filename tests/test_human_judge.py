@@ -11,7 +11,7 @@ from harness.errors import DataError
 from local_http import Answer, JSONServer, Request
 from scripted_openai import completion
 
-from test_human import export, fill, human, read_rows, results  # noqa: F401  (fixtures)
+from human_sheets import fill, read_rows
 
 
 class FakeJudge:

@@ -11,177 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from harness import hookimpl
 from harness.errors import ConfigError, UnknownNameError
 from harness.plugins import PluginHost
-from harness.registry import Generation, GenerationSettings
 from harness.results import read_record
-from harness.runner import RunConfig, run
 from harness.table import table_from_records
-from leaderboard.schema import read_display_schema
+from harness.display import read_display_schema
 from leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
-
-PAPER_METRICS = [("bleu", {}), ("rouge-l", {}), ("distinct", {}), ("word-count", {})]
-ONLY_LEADERBOARD = {"ESCBENCH_PLUGINS": "leaderboard"}
-
-SEEKER_LINES = [
-    "My sister stopped answering my calls after our argument about the wedding.",
-    "I failed the driving test for the third time and everyone keeps asking about it.",
-    "Since the night shifts started I barely see my kids awake.",
-    "My landlord wants us out by the end of the month and I have nowhere lined up.",
-    "I keep replaying the presentation where my mind went blank.",
-    "Our dog is getting old and the vet talked about his kidneys.",
-    "I moved cities for this job and I have not made a single friend yet.",
-    "My best friend forgot my birthday and I feel silly for minding.",
-]
-SUPPORTER_LINES = [
-    "That silence after a fight with someone close can feel heavier than the fight itself.",
-    "It makes sense that the questions sting when you are already disappointed.",
-    "Missing those moments with your children sounds really painful.",
-    "Having a deadline with no plan yet would make anyone anxious.",
-    "Going blank in front of people is a common stress response, not a sign you are incapable.",
-    "Hearing worrying news about a companion you love is hard to carry.",
-    "Building a new circle takes time, and the first months are often the loneliest.",
-    "Wanting to be remembered by a close friend is not silly at all.",
-]
-
-
-def write_split(folder: Path, name: str, dialogues: int, offset: int = 0) -> Path:
-    """An ExTES-format file of ``dialogues`` two-exchange dialogues and a split YAML for it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    records = []
-    for index in range(dialogues):
-        a, b = (index + offset) % len(SEEKER_LINES), (index + offset + 3) % len(SEEKER_LINES)
-        records.append({"id": f"{name}-{index}", "scene": "Everyday worries", "content": [
-            {"User": SEEKER_LINES[a]}, {"AI": SUPPORTER_LINES[a]},
-            {"User": f"Also, {SEEKER_LINES[b][0].lower()}{SEEKER_LINES[b][1:]}"}, {"AI": SUPPORTER_LINES[b]},
-        ]})
-    (folder / f"{name}.json").write_text(json.dumps(records), encoding="utf-8")
-    spec = folder / f"{name}.yaml"
-    spec.write_text(f"split: {name}\nsource:\n  path: {name}.json\n  format: extes\nexamples:\n  min_context_turns: 1\n")
-    return spec
-
-
-class Oracle:
-    """Replies with the reference (the ceiling)."""
-
-    name = "oracle"
-    description = "returns the reference reply"
-
-    def config(self):
-        return {"model": "reference-copy", "prompt_sha256": "0f1e2d3c"}
-
-    def prepare(self):
-        pass
-
-    def generate(self, examples, settings):
-        return [Generation(text=example.reference) for example in examples]
-
-
-class Half:
-    """Replies with the first half of the reference's words (between echo and oracle)."""
-
-    name = "half"
-    description = "first half of the reference"
-
-    def __init__(self, extra_word_on: str = ""):
-        self.extra_word_on = extra_word_on
-
-    def config(self):
-        return {"extra_word_on": self.extra_word_on}
-
-    def prepare(self):
-        pass
-
-    def generate(self, examples, settings):
-        replies = []
-        for example in examples:
-            words = example.reference.split()
-            text = " ".join(words[: max(1, len(words) // 2)])
-            replies.append(Generation(text=text + (" indeed" if example.id == self.extra_word_on else "")))
-        return replies
-
-
-class HalfPlus(Half):
-    """``half`` with one extra word on a single example (mean length differs by 1/40)."""
-
-    name = "half-plus"
-    description = "half, one word longer on one example"
-
-    def __init__(self):
-        super().__init__(extra_word_on="worries-0:3")
-
-
-class Knob:
-    """Keeps ``k`` + 2 words of the reference; its config records ``dri_k`` (for sweeps)."""
-
-    name = "knob"
-    description = "reference prefix whose length grows with k"
-
-    def __init__(self, k: int = 0):
-        self.k = k
-
-    def config(self):
-        return {"dri_k": self.k}
-
-    def prepare(self):
-        pass
-
-    def generate(self, examples, settings):
-        return [Generation(text=" ".join(e.reference.split()[: self.k + 2])) for e in examples]
-
-
-class Hostile:
-    """Replies with markup that would run code if a page inserted it unescaped."""
-
-    name = "hostile"
-    description = "emits script and img-onerror markup"
-    PAYLOAD = ("<script>document.body.setAttribute('data-pwned','script')</script>"
-               "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\"> & </pre>")
-
-    def config(self):
-        return {"model": "<b>bold-model</b>"}
-
-    def prepare(self):
-        pass
-
-    def generate(self, examples, settings):
-        return [Generation(text=self.PAYLOAD) for _ in examples]
-
-
-class TestSystems:
-    @hookimpl
-    def register_systems(self):
-        return [Oracle, Half, HalfPlus, Knob, Hostile]
-
-
-def results_host(parrot_module) -> PluginHost:
-    """Built-in metrics and renderers plus the example plugin and the systems above."""
-    import leaderboard.plugin
-    import plugins.metrics
-
-    host = PluginHost(load_entry_points=False)
-    host.register(parrot_module, name="parrot")
-    host.register(TestSystems(), name="test-systems")
-    host.register(plugins.metrics, name="metrics")
-    host.register(leaderboard.plugin, name="leaderboard")
-    return host
-
-
-def make_results(host: PluginHost, out: Path, systems, splits=("parrot_mini",), metrics=PAPER_METRICS,
-                 limit: int | None = None) -> list[dict]:
-    outcome = run(RunConfig(systems=list(systems), splits=list(splits), metrics=list(metrics),
-                            settings=GenerationSettings(batch_size=8), out=out, limit=limit), host)
-    assert outcome.errors == []
-    return outcome.records
-
-
-@pytest.fixture
-def host(parrot_module):
-    return results_host(parrot_module)
-
+from results_data import ONLY_LEADERBOARD, make_results, markdown_cells, records_in, write_split
 
 @pytest.fixture
 def three_systems(host, tmp_path) -> Path:
@@ -190,19 +28,13 @@ def three_systems(host, tmp_path) -> Path:
     return out
 
 
-def _records(folder: Path) -> tuple[list[dict], list[Path]]:
-    from leaderboard.collect import collect_records
-
-    return collect_records([folder])
-
-
 def _shown(record: dict, column: str, decimals: int) -> str:
     return f"{record['scores'][column]:.{decimals}f}"
 
 
 # -- collection -------------------------------------------------------------------------
 def test_best_value_is_bold_and_second_best_underlined_in_markdown(three_systems):
-    records, sources = _records(three_systems)
+    records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema(), second=True)[0]
     cells = markdown_cells(table_markdown(table))
     by_system = {r["system"]["name"]: r for r in records}
@@ -213,17 +45,6 @@ def test_best_value_is_bold_and_second_best_underlined_in_markdown(three_systems
     assert cells["oracle"]["B-4"] == f"**{_shown(by_system['oracle'], 'B-4', 3)}**"
 
 
-def markdown_cells(text: str) -> dict[str, dict[str, str]]:
-    """``{row label: {column header: cell text}}`` of a Markdown table."""
-    lines = [line for line in text.splitlines() if line.startswith("| ")]
-    header = [cell.strip() for cell in lines[0].strip("|").split(" | ")]
-    out = {}
-    for line in lines[1:]:
-        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-        out[cells[0]] = dict(zip(header[1:], cells[1:]))
-    return out
-
-
 def table_markdown(table) -> str:
     from leaderboard.renderers import MarkdownRenderer
 
@@ -231,7 +52,7 @@ def table_markdown(table) -> str:
 
 
 def test_shipped_display_schema_shows_the_paper_columns_in_paper_order(three_systems):
-    records, sources = _records(three_systems)
+    records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema())[0]
     # METEOR and Extrema were not run; D-1 and Words are scored but outside the default set.
     assert [c.name for c in table.columns] == ["B-4", "R-L", "D-2", "D-3"]
@@ -247,7 +68,7 @@ def test_display_schema_renames_columns_and_can_flip_the_direction(three_systems
     schema_file.write_text("default_columns: [Words, R-L]\nother_columns: false\ncolumns:\n"
                            "  R-L: {display: ROUGE-L, decimals: 1, description: longest common subsequence}\n"
                            "  Words: {display: Length, higher_is_better: false, decimals: 0}\n")
-    records, sources = _records(three_systems)
+    records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema(schema_file))[0]
     assert [(c.header, c.decimals, c.higher_is_better) for c in table.columns] == [
         ("Length", 0, False), ("ROUGE-L", 1, True)]
@@ -271,7 +92,7 @@ def test_duplicate_records_resolve_to_the_newest(host, tmp_path):
     record = read_record(older)
     record["created_at"] = "2020-01-01T00:00:00+00:00"
     older.write_text(json.dumps(record))
-    records, sources = _records(tmp_path)
+    records, sources = records_in(tmp_path)
     table = leaderboard_tables(records, sources)[0]
     assert table.rows == ["oracle"]
     assert table.details["oracle"]["source"] == str(tmp_path / "b" / "oracle__parrot_mini.json")
@@ -280,7 +101,7 @@ def test_duplicate_records_resolve_to_the_newest(host, tmp_path):
 def test_same_system_with_conflicting_configs_is_an_error_naming_both_files(host, tmp_path):
     make_results(host, tmp_path / "a", [("parrot", {})])
     make_results(host, tmp_path / "b", [("parrot", {"prefix": "You said: "})])
-    records, sources = _records(tmp_path)
+    records, sources = records_in(tmp_path)
     with pytest.raises(ConfigError) as caught:
         leaderboard_tables(records, sources)
     message = str(caught.value)
@@ -291,7 +112,7 @@ def test_same_system_with_conflicting_configs_is_an_error_naming_both_files(host
 def test_systems_scored_on_different_example_sets_get_a_warning(host, tmp_path):
     make_results(host, tmp_path / "a", [("oracle", {})])
     make_results(host, tmp_path / "b", [("half", {})], limit=2)
-    records, sources = _records(tmp_path)
+    records, sources = records_in(tmp_path)
     table = leaderboard_tables(records, sources)[0]
     assert table.notes == ["Warning: systems on split parrot_mini were scored on different example sets "
                            "(e.g. a different --limit); their scores are not comparable."]
@@ -299,7 +120,7 @@ def test_systems_scored_on_different_example_sets_get_a_warning(host, tmp_path):
 
 
 def test_unknown_split_and_column_are_errors_listing_the_known_ones(three_systems):
-    records, sources = _records(three_systems)
+    records, sources = records_in(three_systems)
     with pytest.raises(UnknownNameError, match="parrot_mini"):
         leaderboard_tables(records, sources, splits=["parot_mini"])
     with pytest.raises(UnknownNameError, match="Did you mean 'R-L'"):
@@ -309,7 +130,7 @@ def test_unknown_split_and_column_are_errors_listing_the_known_ones(three_system
 def test_multi_split_view_groups_rows_per_split_and_ranks_within_each(host, tmp_path):
     other = write_split(tmp_path / "data", "worries", dialogues=4)
     make_results(host, tmp_path / "results", [("parrot", {}), ("half", {})], splits=("parrot_mini", str(other)))
-    records, sources = _records(tmp_path / "results")
+    records, sources = records_in(tmp_path / "results")
     table = leaderboard_tables(records, sources, splits=["worries", "parrot_mini"], by_split=True,
                                schema=read_display_schema())[0]
     assert [label for label, _ in table.groups] == ["worries", "parrot_mini"]
@@ -330,7 +151,7 @@ def test_multi_split_view_groups_rows_per_split_and_ranks_within_each(host, tmp_
 def test_csv_and_json_keep_full_precision(three_systems):
     from leaderboard.renderers import CsvRenderer, JsonRenderer
 
-    records, sources = _records(three_systems)
+    records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema())[0]
     oracle = next(r for r in records if r["system"]["name"] == "oracle")
     lines = CsvRenderer().render(table).splitlines()
@@ -344,7 +165,7 @@ def test_csv_and_json_keep_full_precision(three_systems):
 
 
 def test_run_table_without_schema_still_shows_every_column(three_systems):
-    records, _ = _records(three_systems)
+    records, _ = records_in(three_systems)
     table = table_from_records(records)
     assert [c.name for c in table.columns][:4] == ["B-4", "R-L", "D-2", "D-3"]
     assert "Words" in [c.name for c in table.columns]
@@ -354,7 +175,7 @@ def test_run_table_without_schema_still_shows_every_column(three_systems):
 def _corpus_scores(host, record_path: Path, metric: str):
     from harness.scoring import build_metric
     from harness.table import record_details
-    from leaderboard.collect import read_samples
+    from harness.collect import read_samples
     from leaderboard.significance import _samples
 
     record = read_record(record_path)
@@ -364,11 +185,11 @@ def _corpus_scores(host, record_path: Path, metric: str):
 
 def test_significance_mark_follows_the_paired_bootstrap_against_the_runner_up(host, tmp_path):
     from leaderboard.significance import MARK, annotate_uncertainty
-    from plugins.metrics.bootstrap import paired_bootstrap
+    from harness.resampling import paired_bootstrap
 
     split = write_split(tmp_path / "data", "worries", dialogues=20)
     make_results(host, tmp_path / "a", [("oracle", {}), ("half", {})], splits=(str(split),))
-    records, sources = _records(tmp_path / "a")
+    records, sources = records_in(tmp_path / "a")
     table = leaderboard_tables(records, sources, columns=["R-L", "B-4"], schema=read_display_schema())[0]
     annotate_uncertainty(table, host, intervals=True, significance=True, resamples=500, seed=3)
     for column in ("R-L", "B-4"):
@@ -385,7 +206,7 @@ def test_significance_mark_follows_the_paired_bootstrap_against_the_runner_up(ho
     # Two near-identical systems: the better one is bold but carries no mark.
     make_results(host, tmp_path / "b", [("half", {}), ("half-plus", {})], splits=(str(split),),
                  metrics=[("word-count", {})])
-    records, sources = _records(tmp_path / "b")
+    records, sources = records_in(tmp_path / "b")
     table = leaderboard_tables(records, sources, columns=["Words"], schema=read_display_schema())[0]
     annotate_uncertainty(table, host, intervals=False, significance=True, resamples=500, seed=3)
     assert table.emphasis("half-plus", table.columns[0]) == "best" and table.marks == {}
@@ -394,7 +215,7 @@ def test_significance_mark_follows_the_paired_bootstrap_against_the_runner_up(ho
 def test_columns_that_cannot_be_resampled_are_named_in_a_note(three_systems, tmp_path):
     from leaderboard.significance import annotate_uncertainty
 
-    records, sources = _records(three_systems)
+    records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema())[0]
     empty_host = PluginHost(load_entry_points=False)  # no metric plugin: B-4 cannot be re-scored
     annotate_uncertainty(table, empty_host, intervals=True, significance=False, resamples=50)
@@ -407,7 +228,7 @@ def test_columns_that_cannot_be_resampled_are_named_in_a_note(three_systems, tmp
 def test_latex_is_a_complete_booktabs_table_that_compiles(three_systems, tmp_path):
     from leaderboard.latex import LatexRenderer
 
-    records, sources = _records(three_systems)
+    records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema(), second=True,
                                caption="Seed split: 100% of examples & more_than_enough {yes} κ ± 0.1")[0]
     latex = LatexRenderer().render(table)

@@ -9,13 +9,13 @@ import pytest
 pytest.importorskip("matplotlib", reason="plots need matplotlib (pip install matplotlib)")
 
 from harness.errors import ConfigError
-from leaderboard.collect import collect_records
+from harness.collect import collect_records
 from leaderboard.plots import bar_chart, sweep_chart, sweep_points
-from leaderboard.schema import read_display_schema, resolve_columns
+from harness.display import read_display_schema, resolve_columns
 from leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
-from test_leaderboard import ONLY_LEADERBOARD, make_results, results_host
+from results_data import ONLY_LEADERBOARD, make_results, results_host
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from harness.errors import DataError
-from leaderboard.schema import read_display_schema
+from harness.display import read_display_schema
 from leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
-from test_leaderboard import ONLY_LEADERBOARD, _records, host, make_results, write_split  # noqa: F401 (fixture)
+from results_data import ONLY_LEADERBOARD, make_results, records_in, write_split
 
 COLUMNS = ["METEOR", "B-4", "R-L", "Extrema", "D-1", "D-2", "D-3"]
 
@@ -47,7 +47,7 @@ def two_systems(host, tmp_path) -> Path:
 def _annotated(host, folder: Path):
     from leaderboard.significance import annotate_uncertainty
 
-    records, sources = _records(folder)
+    records, sources = records_in(folder)
     table = leaderboard_tables(records, sources, columns=["R-L", "B-4", "D-2"], schema=read_display_schema())[0]
     annotate_uncertainty(table, host, intervals=True, significance=True, resamples=200, seed=1)
     return table
@@ -300,7 +300,7 @@ def test_terminal_renderer_shows_bold_and_underline_on_a_tty(tmp_path):
 
 # -- 9. tolerant and precise input -----------------------------------------------------------
 def test_unreadable_empty_and_future_schema_files_are_skipped_with_a_warning(tmp_path, capsys):
-    from leaderboard.collect import collect_records
+    from harness.collect import collect_records
 
     (tmp_path / "good.json").write_text(json.dumps(_record("alpha")))
     (tmp_path / "truncated.json").write_text(json.dumps(_record("beta"))[:40])
@@ -323,7 +323,7 @@ def test_unreadable_empty_and_future_schema_files_are_skipped_with_a_warning(tmp
     (lambda r: r.update({"system": {"name": 7}}), "system.name"),
 ])
 def test_a_malformed_record_is_an_error_naming_the_file_and_field(tmp_path, edit, field):
-    from leaderboard.collect import collect_records
+    from harness.collect import collect_records
 
     record = _record("alpha")
     edit(record)

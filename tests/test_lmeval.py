@@ -25,8 +25,9 @@ from plugins.lmeval.task_functions import (
 )
 from plugins.metrics.bleu import Bleu
 from plugins.metrics.distinct import Distinct
-from plugins.systems.chat import example_to_messages, read_prompt_template
-from plugins.systems.llama import DEFAULT_SYSTEM_PROMPT, resolve_prompt_path
+from harness.prompts import example_to_messages, read_prompt_template
+from harness.paths import resolve_project_path as resolve_prompt_path
+from plugins.systems.llama import DEFAULT_SYSTEM_PROMPT
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks" / "lm_eval"
 SPLIT_TASKS = {"esc_seed": "seed", "esc_esconv_test": "esconv_test", "esc_extes_test": "extes_test",
@@ -335,7 +336,7 @@ def test_other_json_files_are_not_lm_eval_results(tmp_path):
 
 def test_leaderboard_collects_lm_eval_results_beside_escbench_records(seed_export, tmp_path, host):
     from harness.results import SCHEMA
-    from leaderboard.collect import collect_records
+    from harness.collect import collect_records
     from leaderboard.tables import leaderboard_tables
 
     folder = tmp_path / "results"

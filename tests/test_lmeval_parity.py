@@ -105,7 +105,7 @@ def test_every_score_column_equals_escbench_run(runs):
 
 @pytest.mark.slow
 def test_leaderboard_reads_the_lm_eval_run_as_a_record_of_the_same_examples(runs):
-    from leaderboard.collect import collect_records
+    from harness.collect import collect_records
 
     records, _ = collect_records([runs["root"] / "escbench", runs["root"] / "lmeval"])
     by_name = {record["system"]["name"]: record for record in records}

@@ -6,9 +6,9 @@ import pytest
 
 from harness.errors import ConfigError
 from harness.registry import Sample
-from plugins.metrics.base import MeanScores
+from harness.resampling import MeanScores
 from plugins.metrics.bleu import Bleu
-from plugins.metrics.bootstrap import confidence_intervals, paired_bootstrap, resampled_indices
+from harness.resampling import confidence_intervals, paired_bootstrap, resampled_indices
 from plugins.metrics.rouge import RougeL
 from plugins.metrics.synthetic import reply_pairs
 

@@ -1,4 +1,4 @@
-"""Coverage of the 95% intervals of plugins.metrics.bootstrap, by simulation.
+"""Coverage of the 95% intervals of harness.resampling, by simulation.
 
 Each case draws many corpora from a population whose true value is known independently of
 escbench (a mean from the distribution's formula, Distinct-n by Monte Carlo with Python sets,
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from plugins.metrics.base import MeanScores
+from harness.resampling import MeanScores
 from plugins.metrics.bleu import BleuScores, bleu_counts
-from plugins.metrics.bootstrap import confidence_intervals, paired_bootstrap
+from harness.resampling import confidence_intervals, paired_bootstrap
 from plugins.metrics.distinct import DistinctScores
 
 VOCABULARY = 300

@@ -6,7 +6,7 @@ import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
 from harness.errors import DataError
-from plugins.metrics.kappa import fleiss_kappa, ratings_to_table
+from harness.agreement import fleiss_kappa, ratings_to_table
 
 
 def test_hand_worked_value():

@@ -95,12 +95,14 @@ def test_converted_model_reloads_fast_and_matches_the_gguf_model():
     assert marker["source_sha256"] == file_sha256(gguf)
     assert json.loads((converted / MARKER_FILE).read_text())["dtype"] == "float32"
 
+    started = time.perf_counter()
     reference_tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     reference = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    from_gguf = time.perf_counter() - started
     started = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(converted)
     model = AutoModelForCausalLM.from_pretrained(converted)
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < from_gguf  # a ratio measured here, not a wall-clock bound
 
     messages = [
         {"role": "system", "content": "You comfort people."},
@@ -120,8 +122,9 @@ def test_converted_model_reloads_fast_and_matches_the_gguf_model():
 
 @pytest.mark.slow
 def test_resolving_the_converted_model_again_is_instant():
-    resolve_model("smollm2")
-    started = time.perf_counter()
+    first = Path(resolve_model("smollm2"))
+    written = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}
     path = resolve_model("smollm2")
-    assert time.perf_counter() - started < 1.0
-    assert Path(path, "config.json").is_file()
+    assert Path(path) == first and Path(path, "config.json").is_file()
+    # instant because nothing is converted or rewritten the second time (no wall-clock bound)
+    assert {p.name: p.stat().st_mtime_ns for p in Path(path).iterdir()} == written

@@ -122,7 +122,7 @@ def test_requests_per_minute_limit_paces_the_requests(tmp_path):
         started = time.perf_counter()
         client.run(requests(12))
         elapsed = time.perf_counter() - started
-    assert 0.9 <= elapsed < 3.0  # (12 - 2.5) / 10 s at least
+    assert elapsed >= 0.9  # (12 - 2.5) / 10 s at least (no upper bound: the machine may be busy)
 
 
 def test_tokens_per_minute_limit_paces_by_estimated_tokens():

@@ -79,7 +79,7 @@ def test_shared_prefill_gives_the_per_example_greedy_outputs_on_seed_dialogues()
     from harness.paths import TASKS_DIR
     from harness.registry import GenerationSettings
     from harness.splits import load_split, read_split_spec
-    from plugins.systems.chat import example_to_messages
+    from harness.prompts import example_to_messages
     from plugins.systems.llama import LlamaSystem
 
     examples = load_split(read_split_spec(TASKS_DIR / "splits" / "seed.yaml"), partition="test").examples

@@ -13,11 +13,11 @@ from harness.cli import build_parser, build_run_config
 from harness.errors import ConfigError
 from harness.plugins import PluginHost
 from harness.registry import Generation, system_display
-from leaderboard.collect import collect_records
+from harness.collect import collect_records
 from leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
-from test_leaderboard import ONLY_LEADERBOARD, make_results, results_host
+from results_data import ONLY_LEADERBOARD, make_results, results_host
 
 # Row labels of the paper's Table 5 (and 7), top to bottom; "ChatPal / DRI" is the variant
 # without DRI, named as the issue asks.
@@ -25,10 +25,12 @@ TABLE_5 = ["ChatGPT", "Ask-Expert", "LLaMA", "AugESC", "AugESC+DRI", "ChatPal w/
 
 
 def test_the_seven_systems_declare_the_papers_names_in_table_5_order():
+    import plugins.chatpal
     import plugins.systems
 
     host = PluginHost(load_entry_points=False)
     host.register(plugins.systems, name="systems")
+    host.register(plugins.chatpal, name="chatpal")
     declared = [system_display(cls) for _, cls, _ in host.systems.items()]
     ranked = sorted((d for d in declared if d["paper_order"] is not None), key=lambda d: d["paper_order"])
     assert [d["display_name"] for d in ranked] == TABLE_5
@@ -135,7 +137,7 @@ def test_ambiguous_or_bad_labels_are_config_errors(tmp_path, yaml_text, message)
 
 
 def test_records_without_labels_or_display_names_still_rank_by_the_papers_order():
-    from leaderboard.collect import newest_records
+    from harness.collect import newest_records
 
     def record(name):
         return {"system": {"name": name}, "split": {"name": "s"}, "scores": {}, "created_at": "2026-01-01"}

@@ -7,8 +7,9 @@ from harness.data import Example, Turn
 from harness.errors import ConfigError, SystemUnavailableError
 from harness.registry import GenerationSettings, System
 from plugins.systems import register_systems, setup_resources
-from plugins.systems.chat import example_to_messages, fill_system_prompt, read_prompt_template
-from plugins.systems.llama import DEFAULT_SYSTEM_PROMPT, LlamaSystem, resolve_prompt_path
+from harness.prompts import example_to_messages, fill_system_prompt, read_prompt_template
+from harness.paths import resolve_project_path as resolve_prompt_path
+from plugins.systems.llama import DEFAULT_SYSTEM_PROMPT, LlamaSystem
 
 TEMPLATE = "Be kind.\nScene: {scene}.\nStory: {description}"
 EXAMPLES = [
@@ -79,9 +80,15 @@ def test_default_prompt_file_has_comments_removed_and_both_placeholders():
 def test_plugin_registers_the_llama_system():
     classes = register_systems()
     assert LlamaSystem in classes
-    assert [c.name for c in classes] == ["llama", "chatgpt", "ask-expert", "augesc", "augesc+dri",
-                                         "chatpal-w/o-dri", "chatpal"]
+    assert [c.name for c in classes] == ["llama", "chatgpt", "ask-expert"]
     assert isinstance(LlamaSystem(), System)
+
+
+def test_the_chatpal_plugin_registers_the_four_students():
+    # the students belong with the pipeline and training that produce them (issue 15)
+    import plugins.chatpal
+
+    assert [c.name for c in plugins.chatpal.register_systems()] == ["augesc", "augesc+dri", "chatpal-w/o-dri", "chatpal"]
 
 
 def test_bad_max_context_turns_is_a_config_error():

@@ -11,8 +11,8 @@ from harness.catalogs import load_strategy_catalog
 from harness.data import Example, Turn
 from harness.errors import SystemUnavailableError
 from harness.registry import GenerationSettings
-from plugins.systems.student import STUDENT_SYSTEMS, ChatPalStudent, AugESCStudent, default_adapter_dir
-from plugins.systems.student_format import (
+from plugins.chatpal.student import STUDENT_SYSTEMS, ChatPalStudent, AugESCStudent, default_adapter_dir
+from plugins.chatpal.student_format import (
     context_messages, fit_messages, format_target, parse_output, render_context, training_pair,
 )
 
@@ -104,7 +104,7 @@ def test_missing_adapter_names_the_adapter_setting(tmp_path):
 def test_default_adapter_place_is_in_the_cache_with_a_safe_name(monkeypatch, tmp_path):
     monkeypatch.setenv("ESCBENCH_CACHE", str(tmp_path))
     assert default_adapter_dir("chatpal-w/o-dri") == tmp_path / "adapters" / "chatpal-w-o-dri"
-    with pytest.raises(SystemUnavailableError, match="default place training writes to"):
+    with pytest.raises(SystemUnavailableError, match="the default adapter folder; `escbench train` writes to its --out"):
         ChatPalStudent().prepare()
 
 

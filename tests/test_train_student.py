@@ -142,7 +142,7 @@ def test_the_log_has_every_step_validation_and_throughput(lora_student):
 
 def test_the_trained_adapter_changes_greedy_generations(lora_student):
     from harness.backends.hf import HFBackend
-    from plugins.systems.student_format import context_messages
+    from plugins.chatpal.student_format import context_messages
 
     conversations = [context_messages(VALID.turns[:1]), context_messages(VALID.turns[:3])]
     greedy = GenerationSettings(max_new_tokens=12, batch_size=2)

@@ -22,7 +22,7 @@ from harness.registry import GenerationSettings
 from plugins.chatpal.train.card import read_card
 from plugins.chatpal.train.settings import TrainSettings
 from plugins.chatpal.train.trainer import train_student
-from plugins.systems.student import AugESCStudent, ChatPalNoDRIStudent, ChatPalStudent
+from plugins.chatpal.student import AugESCStudent, ChatPalNoDRIStudent, ChatPalStudent
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 

@@ -17,6 +17,7 @@ from ..errors import ConfigError, EscbenchError
 from ..models import quiet_transformers, resolve_model
 from ..registry import Generation, GenerationSettings
 from ..seeding import example_seed, per_row_sampler
+from ..stops import trim_at_stops
 
 GenerationOutput = Generation
 """What :meth:`HFBackend.generate` returns per conversation: ``text`` (stop strings
@@ -368,7 +369,7 @@ def _generate_batch(
         raw = tokenizer.decode(row[:used], skip_special_tokens=True)
         outputs.append(
             GenerationOutput(
-                text=_trim_at_stops(raw, stops).strip(),
+                text=trim_at_stops(raw, stops).strip(),
                 raw=raw,
                 usage={"prompt_tokens": int(prompt_tokens), "completion_tokens": used},
             )
@@ -394,7 +395,3 @@ def _check_context_fits(model: Any, attention_mask: Any, max_new_tokens: int) ->
         )
 
 
-def _trim_at_stops(text: str, stops: Sequence[str]) -> str:
-    """``text`` up to the earliest occurrence of any stop string."""
-    cut = min((position for s in stops if (position := text.find(s)) >= 0), default=len(text))
-    return text[:cut]

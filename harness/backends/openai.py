@@ -39,6 +39,7 @@ from urllib.parse import urlparse
 
 from ..errors import ConfigError, EscbenchError
 from ..registry import Generation, GenerationSettings
+from ..stops import trim_at_stops
 from .failures import RequestRejected, UnusableAnswer, connection_failure
 from .pool import run_pool
 
@@ -121,12 +122,6 @@ def retry_after_seconds(headers: Any) -> float | None:
         except (TypeError, ValueError):
             return None
     return None
-
-
-def trim_at_stops(text: str, stops: Sequence[str]) -> str:
-    """``text`` up to the earliest stop string (servers that ignore ``stop`` still get cut)."""
-    cut = min((pos for s in stops if s and (pos := text.find(s)) >= 0), default=len(text))
-    return text[:cut]
 
 
 def run_coroutine(coroutine) -> Any:

@@ -13,8 +13,9 @@ from typing import Any, Callable, Sequence
 from ..errors import ConfigError, EscbenchError
 from ..models import resolve_model
 from ..registry import Generation, GenerationSettings
+from ..stops import trim_at_stops
 from .hf import TRANSCRIPT_STOPS, render_prompt
-from .openai import BackendSettingError, trim_at_stops
+from .openai import BackendSettingError
 
 Message = dict[str, str]
 VLLM_DTYPES = ("auto", "float32", "bfloat16", "float16")

@@ -15,14 +15,13 @@ Each line is one object::
   exception: when the file does not end with a newline, a broken *last* line is the trace
   of an append that was cut short; it is skipped with a ``UserWarning``.
 
-:func:`write_jsonl` writes this schema atomically (temporary file, then ``os.replace``), so
+:func:`write_jsonl` writes this schema atomically (:func:`harness.jsonl.write_atomic`), so
 ``load_dialogues(path)`` gives back equal dialogues.
 """
 from __future__ import annotations
 
 import json
 import os
-import uuid
 import warnings
 from functools import partial
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Iterable
 from ..catalogs import StrategyCatalog
 from ..data import ROLES, Dialogue, Turn
 from ..errors import DataError
+from ..jsonl import write_atomic
 from ..strict_json import dumps_strict
 from .common import (LoadResult, as_object, canonical_strategy, check_parties, clean_text,
                      collect_dialogues, optional, required)
@@ -111,15 +111,5 @@ def write_jsonl(dialogues: Iterable[Dialogue], path: str | os.PathLike) -> Path:
     target = Path(path)
     # Serialise first: a dialogue whose meta is not JSON-able fails before any file is touched.
     lines = [dumps_strict(dialogue_to_record(d), ensure_ascii=False) + "\n" for d in dialogues]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as handle:
-            handle.writelines(lines)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomic(target, "".join(lines))
     return target

@@ -1,11 +1,20 @@
-"""ChatPal built-in plugin: the paper's pipeline steps and student training.
+"""ChatPal built-in plugin: the paper's pipeline steps, student training and the student
+systems they produce (``augesc``, ``augesc+dri``, ``chatpal-w/o-dri``, ``chatpal``; their prompt
+format is :mod:`plugins.chatpal.student_format`, their training card :mod:`plugins.chatpal.train.card`).
 
-Each step lives in its own sub-package; this module only wires their commands into
-escbench through the plugin hooks, so new steps can be added without touching others.
+Each step lives in its own module or sub-package; this module only wires their commands and
+systems into escbench through the plugin hooks, so new steps can be added without touching others.
 """
 from __future__ import annotations
 
 from harness import hookimpl
+
+
+@hookimpl
+def register_systems():
+    from .student import STUDENT_SYSTEMS
+
+    return list(STUDENT_SYSTEMS)
 
 
 @hookimpl

@@ -17,7 +17,8 @@ from typing import Sequence
 from harness.catalogs import StrategyCatalog
 from harness.data import Dialogue, Turn
 from harness.errors import ConfigError
-from harness.paths import TASKS_DIR
+from harness.paths import TASKS_DIR, resolve_project_path
+from harness.prompts import fill_placeholders
 
 PROMPTS_DIR = TASKS_DIR / "prompts"
 MASK = "[New response]"
@@ -38,24 +39,13 @@ class Template:
         if missing:
             raise ConfigError(f"{self.user_path}: the template has no {', '.join('{' + m + '}' for m in missing)} "
                               "placeholder; add it where that text belongs")
-        user = self.user
-        for name, value in values.items():
-            user = user.replace("{" + name + "}", value)
-        messages = [{"role": "user", "content": user}]
+        messages = [{"role": "user", "content": fill_placeholders(self.user, values, drop_empty_lines=False)}]
         return ([{"role": "system", "content": self.system}] if self.system else []) + messages
-
-
-def resolve_path(path: str | Path) -> Path:
-    """``path`` as given if it exists (absolute or from the current folder), else under the project root."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute() or candidate.exists():
-        return candidate
-    return TASKS_DIR.parent / candidate
 
 
 def load_template(folder: str | Path, user_file: str = "user.txt") -> Template:
     """Read ``FOLDER/system.txt`` (optional) and ``FOLDER/USER_FILE``; ConfigError if absent."""
-    folder = resolve_path(folder)
+    folder = resolve_project_path(folder)
     user_path = folder / user_file
     try:
         user = user_path.read_text(encoding="utf-8").strip()

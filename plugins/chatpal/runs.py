@@ -75,13 +75,14 @@ def _content_checks(args: argparse.Namespace) -> dict:
 def run_expand(args: argparse.Namespace) -> int:
     from harness.catalogs import load_strategy_catalog
     from harness.loaders import load_dialogues
+    from harness.paths import resolve_project_path
 
-    from .expand import Expansion, ExpandSettings, load_weights, select_scenes
-    from .prompts import load_template, resolve_path
+    from .expand import ExpandSettings, Expansion, load_weights, select_scenes
+    from .prompts import load_template
     from .qa import QAOptions
 
     catalog = load_strategy_catalog(args.catalog)
-    seeds = load_dialogues(resolve_path(args.seeds), catalog=catalog).dialogues
+    seeds = load_dialogues(resolve_project_path(args.seeds), catalog=catalog).dialogues
     scenes = select_scenes(args.scenes)
     settings = ExpandSettings(
         seeds=seeds, scenes=scenes, weights=load_weights(args.distribution, scenes), per_scene=args.per_scene,
@@ -148,12 +149,14 @@ def _scenes_table(per_scene: dict) -> SimpleTable:
 
 
 def run_augment(args: argparse.Namespace) -> int:
+    from harness.paths import resolve_project_path
+
     from .augment import Augmentation, load_posts
     from .collect import DialogueCollector
-    from .prompts import load_template, resolve_path
+    from .prompts import load_template
     from .qa import QAOptions
 
-    posts = load_posts(resolve_path(args.posts))
+    posts = load_posts(resolve_project_path(args.posts))
     if args.limit is not None:
         posts = posts[: args.limit]
     template = load_template(args.prompts)
@@ -180,12 +183,13 @@ def run_augment(args: argparse.Namespace) -> int:
 def run_dri(args: argparse.Namespace) -> int:
     from harness.catalogs import load_strategy_catalog
     from harness.loaders import load_dialogues
+    from harness.paths import resolve_project_path
 
     from .dri import Inpainting, choose_turns
-    from .prompts import load_template, resolve_path
+    from .prompts import load_template
 
     catalog = load_strategy_catalog(args.catalog)
-    dialogues = load_dialogues(resolve_path(args.data)).dialogues
+    dialogues = load_dialogues(resolve_project_path(args.data)).dialogues
     if args.limit is not None:
         dialogues = dialogues[: args.limit]
     turns = choose_turns(dialogues, args.fraction, args.seed)

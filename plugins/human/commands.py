@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imported.add_argument("--judge", action="append", default=[], metavar="SHEET",
                           help="also report kappa with this sheet (e.g. an LLM judge's) added to the raters; repeatable")
     imported.add_argument("--format", default="terminal", help="renderer: terminal, md, latex, html, csv, json")
-    imported.add_argument("--display", type=Path, help="display schema YAML (default: leaderboard/display.yaml)")
+    imported.add_argument("--display", type=Path, help="display schema YAML (default: the one shipped in harness/display.yaml)")
     imported.add_argument("--title", help="table title")
     imported.add_argument("--out", type=Path, help="write the table to this file instead of printing it")
 
@@ -88,9 +88,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from harness.display import read_display_schema
     from harness.jsonl import write_json_atomic
     from harness.plugins import get_host
-    from leaderboard.schema import read_display_schema
 
     from .analysis import analyse, fleiss_by_dimension, read_key, read_ratings, results_table
 

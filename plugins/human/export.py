@@ -70,8 +70,8 @@ def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: 
     system name), so two configurations of one system (a k-sweep, an ablation) are rated as two
     rows; ``systems`` names labels (or system names of unlabelled records)."""
     from harness.results import record_label
+    from harness.collect import collect_records, newest_records, read_samples
     from harness.table import record_details
-    from leaderboard.collect import collect_records, newest_records, read_samples
 
     records, sources = collect_records(paths)
     chosen = [(r, s) for r, s in newest_records(records, sources) if r["split"]["name"] == split]

@@ -4,7 +4,7 @@ itself would send the ``llama`` system's model.
 Each line holds :func:`harness.data.example_to_dict` (``id``, ``dialogue_id``, ``turn_index``,
 ``scene``, ``description``, ``context``, ``reference``, ``strategy``) plus ``split`` (the
 escbench split name) and ``messages`` (system prompt filled per example, then the turns, as
-:func:`plugins.systems.chat.example_to_messages` builds them). Lines come in the split's
+:func:`harness.prompts.example_to_messages` builds them). Lines come in the split's
 order, so lm-eval's ``--limit N`` takes the same examples as ``escbench run --limit N``.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ from harness.errors import ConfigError
 
 EXAMPLE_KEYS = ("id", "dialogue_id", "turn_index", "scene", "description", "context", "reference", "strategy")
 """The keys of a document line that are the example itself (what ``examples_sha256`` hashes)."""
+LLAMA_SYSTEM_PROMPT = "tasks/prompts/llama/system.txt"
+"""The ``llama`` system's default system prompt (a data file; the system's default is the same path)."""
 
 
 def default_export_path(split: str) -> Path:
@@ -38,13 +40,13 @@ def split_documents(
     ``max_context_turns`` keeps only the last turns, both as the ``llama`` system's arguments
     of the same names. Raises the split loader's errors (a missing data file names the fix).
     """
+    from harness.paths import resolve_project_path
     from harness.plugins import get_host
+    from harness.prompts import example_to_messages, read_prompt_template
     from harness.runner import find_split
     from harness.splits import load_split, read_split_spec
-    from plugins.systems.chat import example_to_messages, read_prompt_template
-    from plugins.systems.llama import DEFAULT_SYSTEM_PROMPT, resolve_prompt_path
 
-    prompt_path = resolve_prompt_path(system_prompt or DEFAULT_SYSTEM_PROMPT)
+    prompt_path = resolve_project_path(system_prompt or LLAMA_SYSTEM_PROMPT)
     try:
         template = read_prompt_template(prompt_path)
     except OSError as error:

@@ -37,11 +37,13 @@ def dialogue_as_user_message(messages: Sequence[Message], template: str) -> str:
     lines put into ``template`` at ``{dialogue}``."""
     turns = [m for m in messages if m["role"] != "system"]
     transcript = "\n".join(f"{SPEAKERS[m['role']]}: {m['content']}" for m in turns)
-    return template.replace("{dialogue}", transcript)
+    from harness.prompts import fill_placeholders
+
+    return fill_placeholders(template, {"dialogue": transcript}, drop_empty_lines=False)
 
 
 def read_chat_user_template(path: Path = CHAT_USER_TEMPLATE) -> str:
     """The chat tasks' user-message template without ``#`` comment lines."""
-    from plugins.systems.chat import read_prompt_template
+    from harness.prompts import read_prompt_template
 
     return read_prompt_template(path)

@@ -125,10 +125,10 @@ def prediction_text(generation: str, prompt_form: str | None) -> str:
     """The reply escbench's HF backend would keep from the same generated text: cut at the
     transcript stops when the prompt was a transcript, then stripped."""
     from harness.backends.hf import TRANSCRIPT_STOPS
+    from harness.stops import trim_at_stops
 
     if prompt_form == "transcript":
-        cut = min((i for stop in TRANSCRIPT_STOPS if (i := generation.find(stop)) >= 0), default=len(generation))
-        generation = generation[:cut]
+        generation = trim_at_stops(generation, TRANSCRIPT_STOPS)
     return generation.strip()
 
 
@@ -145,7 +145,7 @@ def process_results(doc: dict, results: list[str]) -> dict[str, dict]:
 
 # -- corpus aggregations -----------------------------------------------------------------------
 _scored: dict[tuple, Any] = {}
-"""(metric, samples) -> CorpusScores of the latest few corpora, so the columns of one metric
+"""(metric, samples) -> ScoredCorpus of the latest few corpora, so the columns of one metric
 (D-1..D-3, the lex: columns) are computed once per task."""
 
 

@@ -20,8 +20,9 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.registry import Sample
+from harness.resampling import CorpusScores
 
-from .base import CorpusMetric, CorpusScores
+from .base import CorpusMetric
 from .tokenize import tokenize
 
 

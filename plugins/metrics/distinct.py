@@ -17,8 +17,9 @@ import numpy as np
 
 from harness.errors import ConfigError
 from harness.registry import Sample
+from harness.resampling import CorpusScores
 
-from .base import CorpusMetric, CorpusScores, as_bool
+from .base import CorpusMetric, as_bool
 from .tokenize import tokenize
 
 

@@ -17,8 +17,9 @@ from typing import ClassVar, Sequence
 import numpy as np
 
 from harness.registry import Sample
+from harness.resampling import MeanScores
 
-from .base import CorpusMetric, MeanScores
+from .base import CorpusMetric
 from .tokenize import tokenize
 from .vectors import WordVectors, load_vectors
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 from typing import ClassVar, Sequence
 
 from harness.registry import Sample
+from harness.resampling import MeanScores
 
-from .base import CorpusMetric, MeanScores
+from .base import CorpusMetric
 from .tokenize import tokenize
 from .wordnet_tables import WordNetTables, load_tables
 

@@ -21,8 +21,9 @@ import numpy as np
 
 from harness.errors import MetricUnavailableError
 from harness.registry import Sample
+from harness.resampling import CorpusScores
 
-from .base import CorpusMetric, CorpusScores
+from .base import CorpusMetric
 
 NAME = "meteor-1.5"
 _lock = threading.Lock()

@@ -23,8 +23,9 @@ from typing import ClassVar, Sequence
 
 from harness.errors import EscbenchError, MetricNotApplicableError
 from harness.registry import MetricResult, Sample
+from harness.resampling import MeanScores
 
-from .base import CorpusMetric, MeanScores
+from .base import CorpusMetric
 
 
 def macro_f1(references: Sequence[str], predictions: Sequence[str | None]) -> float:

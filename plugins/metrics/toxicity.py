@@ -23,8 +23,9 @@ import numpy as np
 from harness.errors import MetricUnavailableError
 from harness.paths import cache_dir
 from harness.registry import Sample
+from harness.resampling import MeanScores
 
-from .base import CorpusMetric, MeanScores, as_bool
+from .base import CorpusMetric, as_bool
 
 ATTRIBUTE_COLUMNS = {"TOXICITY": "Toxicity", "SEVERE_TOXICITY": "Severe Toxicity",
                      "IDENTITY_ATTACK": "Identity Attack", "INSULT": "Insult",

@@ -15,9 +15,7 @@ def register_systems():
     from .ask_expert import AskExpertSystem
     from .chatgpt import ChatGPTSystem
     from .llama import LlamaSystem
-    from .student import STUDENT_SYSTEMS
-
-    return [LlamaSystem, ChatGPTSystem, AskExpertSystem, *STUDENT_SYSTEMS]
+    return [LlamaSystem, ChatGPTSystem, AskExpertSystem]
 
 
 @hookimpl

@@ -27,15 +27,14 @@ import re
 from dataclasses import replace
 from typing import Any, Callable, Sequence
 
+from harness.backends.choice import backend_identity, make_backend, unavailable
 from harness.catalogs import StrategyCatalog, load_strategy_catalog
 from harness.data import Example
 from harness.errors import ConfigError, EscbenchError, UnknownStrategyError
+from harness.prompts import PromptFile, example_to_messages
 from harness.registry import Generation, GenerationSettings
 
-from .backend_choice import backend_identity, make_backend, unavailable
-from .chat import example_to_messages
 from .expert_advice import advice_format, advice_lines
-from .templates import PromptFile
 
 PROMPTS = "tasks/prompts/ask_expert"
 SPEAKERS = {"user": "Seeker", "ai": "Supporter"}  # names in the expert's transcript

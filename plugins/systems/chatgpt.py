@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+from harness.backends.choice import unavailable
 from harness.backends.openai import OpenAIBackend
 from harness.data import Example
 from harness.errors import ConfigError, EscbenchError
+from harness.prompts import PromptFile, example_to_messages
 from harness.registry import Generation, GenerationSettings
-
-from .backend_choice import unavailable
-from .chat import example_to_messages
-from .templates import PromptFile
 
 DEFAULT_MODEL = "gpt-3.5-turbo"
 DEFAULT_SYSTEM_PROMPT = "tasks/prompts/chatgpt/system.txt"

@@ -14,24 +14,12 @@ from harness.backends.hf import HFBackend
 from harness.data import Example
 from harness.errors import ConfigError, EscbenchError, SystemUnavailableError
 from harness.models import describe_model, file_sha256
-from harness.paths import TASKS_DIR
+from harness.paths import resolve_project_path
+from harness.prompts import example_to_messages, read_prompt_template
 from harness.registry import Generation, GenerationSettings
-
-from .chat import example_to_messages, read_prompt_template
 
 DEFAULT_SYSTEM_PROMPT = "tasks/prompts/llama/system.txt"
 ADAPTER_WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
-
-
-def resolve_prompt_path(path: str | Path) -> Path:
-    """An absolute prompt path: as given, else under the current folder, else the project root."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute():
-        return candidate
-    for root in (Path.cwd(), TASKS_DIR.parent):
-        if (root / candidate).is_file():
-            return (root / candidate).resolve()
-    return (TASKS_DIR.parent / candidate).resolve()
 
 
 class LlamaSystem:
@@ -60,7 +48,7 @@ class LlamaSystem:
                 f"system 'llama': max_context_turns={max_context_turns!r} must be a positive integer"
             )
         self.model = str(model)
-        self.system_prompt_path = resolve_prompt_path(system_prompt)
+        self.system_prompt_path = resolve_project_path(system_prompt)
         self.system_prompt_spec = str(system_prompt)
         self.adapter = adapter
         self.max_context_turns = max_context_turns

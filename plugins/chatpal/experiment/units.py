@@ -155,9 +155,10 @@ def _eval_splits(data: dict) -> list[str]:
 
 def _split_files(names: list[str]) -> dict[str, Any]:
     """Hashes of the split YAMLs and their data files, so an edited split reruns what reads it."""
+    from harness.models import file_sha256
     from harness.plugins import get_host
     from harness.runner import find_split
-    from harness.splits import file_sha256, read_split_spec, resolve_source
+    from harness.splits import read_split_spec, resolve_source
 
     out = {}
     for name in names:

@@ -12,7 +12,7 @@ student systems (``training_card.md`` is the same for people). Keys:
   (template text, comments removed) with its ``system_prompt_file`` and ``_sha256``,
   ``chat_template`` (bool) and ``chat_template_sha256``, ``target`` (``"[Strategy] response"``
   or ``"response"``), ``eos_token``, ``max_len``, ``truncation`` (``"drop-oldest-turns"``: whole oldest turns
-  dropped, system prompt kept; see :mod:`plugins.systems.student_format`), ``max_prompt_tokens``
+  dropped, system prompt kept; see :mod:`plugins.chatpal.student_format`), ``max_prompt_tokens``
   (the prompt budget students use at inference too), ``strategy_catalog``.
 * ``data``: input files with sha256 and counts; ``data_stats``: pair counts, drops, truncations.
 * ``training``: what the student learnt from (:func:`training_facts`): ``method``,

@@ -1,6 +1,6 @@
 """Tokenising training pairs: the student prompt, the target, truncation, loss mask.
 
-Prompt and target text come from :func:`plugins.systems.student_format.training_pair`, the
+Prompt and target text come from :func:`plugins.chatpal.student_format.training_pair`, the
 one definition shared with the student systems. The prompt is tokenised on its own (special
 tokens added only for tokenizers without a chat template, as the generation backend does)
 and the target after it, so training sees exactly the token boundary inference produces.
@@ -65,7 +65,7 @@ def render_pair(pair: TrainingPair, tokenizer: Any, prompt_format: PromptFormat,
                 budget: int | None = None) -> tuple[str, str]:
     """``(prompt, completion)`` text of one pair in the student format, the prompt fitted to
     ``budget`` tokens (default: the format's prompt budget; 0: no truncation)."""
-    from plugins.systems.student_format import training_pair
+    from ..student_format import training_pair
 
     budget = prompt_format.prompt_tokens if budget is None else budget
     return training_pair(pair.context, pair.strategy, pair.response, tokenizer,

@@ -22,6 +22,7 @@ from harness.catalogs import StrategyCatalog
 from harness.errors import DataError, UnknownStrategyError
 from harness.models import file_sha256
 
+from .source import DataSource
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,8 @@ def read_dri_file(path: str | Path, catalog: StrategyCatalog) -> list[DriRecord]
     return records
 
 
-def dri_source(path: str | Path, count: int):
+def dri_source(path: str | Path, count: int) -> DataSource:
     """The card's provenance entry for a DRI file."""
-    from .data import DataSource
-
     path = Path(path).expanduser()
     return DataSource(str(path.resolve()), file_sha256(path), "dri", count)
 

@@ -147,8 +147,8 @@ def _load_data(settings: TrainSettings):
 
 
 def _prompt_format(settings: TrainSettings):
-    from plugins.systems.chat import read_prompt_template
-    from plugins.systems.student_format import default_prompt_path
+    from harness.prompts import read_prompt_template
+    from ..student_format import default_prompt_path
 
     from .collate import PromptFormat
 
@@ -207,9 +207,8 @@ def _last(log_history: list[dict], key: str) -> float | None:
 def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_set, valid_set, trainer,
           parameters, resume_from, started, hardware) -> dict[str, Any]:
     from harness.models import file_sha256
-    from harness.results import environment_info, now_iso
-
     from harness.prompt_budget import TRUNCATION
+    from harness.results import environment_info, now_iso
 
     from .card import training_facts
 
@@ -221,7 +220,7 @@ def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_se
         "method": settings.method,
         "base_model": base,
         "prompt_format": {
-            "module": "plugins.systems.student_format", "with_strategy": fmt.with_strategy,
+            "module": "plugins.chatpal.student_format", "with_strategy": fmt.with_strategy,
             "system_prompt": fmt.system_prompt, "system_prompt_file": str(Path(prompt_path).resolve()),
             "system_prompt_sha256": file_sha256(Path(prompt_path)),
             "chat_template": bool(chat_template),

@@ -2,15 +2,17 @@
 ``chatpal-w/o-dri`` and ``chatpal``.
 
 A student is a base model, a PEFT adapter (LoRA or adaption-prompt) and the prompt format
-of :mod:`plugins.systems.student_format`. The AugESC students are trained on AugESC-recipe
+of :mod:`plugins.chatpal.student_format`. The AugESC students are trained on AugESC-recipe
 data (no strategy labels) and write just the reply; the ChatPal students are trained on
 ExTES-style data with strategy prediction and write ``[Strategy] reply``. The ``+dri``
 variants differ only in their training data (Diverse Response Inpainting), i.e. in the
 adapter. Any generation is parsed the same way: a leading ``[tag]`` becomes
 ``predicted_strategy`` (None when missing or unknown) and never reaches the metrics.
 
-Without ``adapter=PATH`` a student looks in ``<escbench cache>/adapters/<name>`` (where
-training writes it) and fails in ``prepare`` naming the ``adapter`` setting when absent.
+Without ``adapter=PATH`` a student looks in ``<escbench cache>/adapters/<name>`` (``/`` and
+``+`` in the name replaced; ``escbench train`` writes only to its required ``--out``, so put or
+link a trained folder there, or pass ``adapter=``) and fails in ``prepare`` naming the
+``adapter`` setting when absent.
 ``adapter`` may also name a whole model folder (``escbench train --method full``): it is then
 loaded instead of ``base_model``.
 
@@ -25,21 +27,22 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
+from harness.backends.choice import backend_identity, make_backend, unavailable
 from harness.catalogs import StrategyCatalog, load_strategy_catalog
 from harness.data import Example
 from harness.errors import ConfigError, EscbenchError, SystemUnavailableError
 from harness.paths import cache_dir
+from harness.prompts import PromptFile
 from harness.registry import Generation, GenerationSettings
 
-from .backend_choice import backend_identity, make_backend, unavailable
 from .student_format import context_messages, default_prompt_path, fit_messages, parse_output
-from .templates import PromptFile
 
 LOCAL_BACKENDS = ("hf", "vllm")
 
 
 def default_adapter_dir(system_name: str) -> Path:
-    """Where training puts a student's adapter: ``<cache>/adapters/<name, / and + replaced>``."""
+    """Where a student looks for its adapter without ``adapter=``: ``<cache>/adapters/<name, / and +
+    replaced>`` (training writes to its ``--out``, never here)."""
     safe = system_name.replace("/", "-").replace("+", "-plus-")
     return cache_dir() / "adapters" / safe
 
@@ -102,7 +105,7 @@ class StudentSystem:
 
     def _check_adapter(self) -> None:
         if not (Path(self.adapter).expanduser() / "adapter_config.json").is_file() and not self.full_model:
-            how = "" if self.adapter_given else " (the default place training writes to)"
+            how = "" if self.adapter_given else " (the default adapter folder; `escbench train` writes to its --out)"
             raise SystemUnavailableError(
                 self.name, f"setting adapter={self.adapter!r}: no PEFT adapter or trained model there{how}: train "
                 f"one or pass adapter=PATH to an adapter folder for base_model={self.base_model!r}")
@@ -110,7 +113,7 @@ class StudentSystem:
     def _check_training_card(self) -> None:
         """A student trained by ``escbench train`` carries a card: refuse one that does not fit
         this system (tags, DRI, base model, prompt, truncation); no silent drift."""
-        from plugins.chatpal.train.card import check_student  # the card's one reader
+        from .train.card import check_student  # the card's one reader
 
         try:
             check_student(self.adapter, self.base_model, self.with_strategy, self.prompt.text, system=self.name,
@@ -121,7 +124,7 @@ class StudentSystem:
     def _card(self) -> dict[str, Any] | None:
         """The training card of the folder (None without one; read once)."""
         if not hasattr(self, "_card_cache"):
-            from plugins.chatpal.train.card import CARD_JSON, read_card
+            from .train.card import CARD_JSON, read_card
 
             folder = Path(self.adapter).expanduser()
             try:

@@ -40,8 +40,7 @@ from harness.catalogs import StrategyCatalog, load_strategy_catalog
 from harness.data import Example, Turn
 from harness.errors import UnknownStrategyError
 from harness.paths import TASKS_DIR
-
-from .chat import example_to_messages, read_prompt_template
+from harness.prompts import example_to_messages, read_prompt_template
 
 Message = dict[str, str]
 PROMPT_DIR = TASKS_DIR / "prompts" / "student"
@@ -79,7 +78,7 @@ def context_messages(
     ``template`` is the system prompt text (default: the file for ``with_strategy``);
     ``scene``/``description`` override the Example's. Only the last ``max_context_turns``
     turns are kept when set. Turns are rendered as for every chat system
-    (:func:`plugins.systems.chat.example_to_messages`): blank ones skipped, consecutive
+    (:func:`harness.prompts.example_to_messages`): blank ones skipped, consecutive
     turns of one speaker joined, strategies never shown.
     """
     if template is None:

@@ -1,6 +1,8 @@
-"""Confidence intervals and paired tests for corpus metrics, by resampling examples.
+"""Resampling API (harness-level, shared by the metrics plugin and the leaderboard): per-sample
+scores that can be re-aggregated (:class:`CorpusScores`, :class:`MeanScores`), confidence
+intervals and paired tests for them, by resampling examples.
 
-The method follows the scores' ``interval_method`` (see :class:`~plugins.metrics.base.CorpusScores`):
+The method follows the scores' ``interval_method`` (see :class:`CorpusScores`):
 
 - ``"bootstrap"`` (means, BLEU, ROUGE-L, METEOR, Extrema, strategy, toxicity): ``resamples``
   draws of n out of n examples with replacement (``numpy.random.default_rng(seed)``, so a
@@ -22,13 +24,66 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from harness.errors import ConfigError
 
-from .base import CorpusScores
+
+class CorpusScores:
+    """Per-sample scores of one metric on one list of samples.
+
+    ``per_sample`` maps each column to a list aligned with the samples (None where a
+    sample has no value); :meth:`corpus` gives the corpus-level value of every column for
+    the samples at ``indices`` (all samples when None), repeats allowed.
+    """
+
+    columns: tuple[str, ...]
+    per_sample: dict[str, list[float | None]]
+    #: How this module builds intervals: ``"bootstrap"`` (percentile bootstrap over
+    #: examples) or ``"jackknife"`` (delete-one jackknife standard error, normal interval;
+    #: for statistics that resampling with replacement biases, such as Distinct-n).
+    interval_method: str = "bootstrap"
+
+    def leave_one_out(self, column: str) -> np.ndarray:
+        """The corpus value of ``column`` with each example left out in turn (jackknife)."""
+        everyone = np.arange(len(self))
+        return np.array([self.corpus(np.delete(everyone, i))[column] for i in range(len(self))])
+
+    def __len__(self) -> int:
+        return len(next(iter(self.per_sample.values()), []))
+
+    def corpus(self, indices: np.ndarray | None = None) -> dict[str, float]:
+        raise NotImplementedError
+
+
+class MeanScores(CorpusScores):
+    """Corpus value = ``scale`` x the mean of the per-sample values (None skipped; 0.0
+    when no sample has a value). Per-sample values are reported times ``scale`` too."""
+
+    def __init__(self, values: dict[str, Sequence[float | None]], scale: float = 100.0):
+        self.columns = tuple(values)
+        self.scale = scale
+        self._values = {column: np.array([np.nan if v is None else v for v in column_values],
+                                         dtype=np.float64)
+                        for column, column_values in values.items()}
+        self.per_sample = {column: [None if np.isnan(v) else float(v) * scale for v in array]
+                           for column, array in self._values.items()}
+
+    def corpus(self, indices: np.ndarray | None = None) -> dict[str, float]:
+        out = {}
+        for column, values in self._values.items():
+            chosen = values if indices is None else values[indices]
+            chosen = chosen[~np.isnan(chosen)]
+            out[column] = mean_exact(chosen) * self.scale if len(chosen) else 0.0
+        return out
+
+
+def mean_exact(values) -> float:
+    """Mean from a correctly rounded sum: the same value whatever the order of samples."""
+    values = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return math.fsum(values) / len(values)
 
 
 @dataclass(frozen=True)
