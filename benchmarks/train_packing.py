@@ -2,13 +2,13 @@
 
 The seed split's training dialogues with a DRI file written here (``--k`` alternatives per
 supporter turn, of varied length) are tokenised as ``escbench train`` does
-(:func:`plugins.chatpal.train.collate.encode_pairs`), and the base model is made trainable as
+(:func:`escbench.plugins.chatpal.train.collate.encode_pairs`), and the base model is made trainable as
 it does (LoRA, dropout 0 so both ways are deterministic). Contexts are shuffled with the seed
 and cut into optimizer steps of ``--contexts-per-step`` contexts (each with its K+1 targets);
 every step is trained both ways from the same initial adapter:
 
 * ``unpacked``: pairs in micro batches of ``--micro-batch``, padded on the right;
-* ``packed``: each context once with its targets (:mod:`plugins.chatpal.train.packing`),
+* ``packed``: each context once with its targets (:mod:`escbench.plugins.chatpal.train.packing`),
   micro batches of packed sequences holding about as many examples.
 
 Both normalise the loss by the step's target tokens (as the Trainer does across gradient
@@ -48,9 +48,9 @@ ALTERNATIVES = [
 
 def write_data(folder: Path, k: int) -> tuple[Path, Path]:
     """The seed split's training dialogues and a DRI file with ``k`` alternatives per supporter turn."""
-    from harness.loaders import write_jsonl
-    from harness.paths import TASKS_DIR
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.loaders import write_jsonl
+    from escbench.harness.paths import TASKS_DIR
+    from escbench.harness.splits import load_split, read_split_spec
 
     dialogues = load_split(read_split_spec(TASKS_DIR / "splits" / "seed.yaml"), partition="train").dialogues
     lines, shift = [], 0
@@ -69,7 +69,7 @@ def write_data(folder: Path, k: int) -> tuple[Path, Path]:
 
 def step_plan(features: list[dict], contexts_per_step: int, steps: int, seed: int) -> list[list[list[int]]]:
     """``steps`` optimizer steps, each a list of contexts (indices of their pairs)."""
-    from plugins.chatpal.train.packing import group_by_prompt
+    from escbench.plugins.chatpal.train.packing import group_by_prompt
 
     groups = group_by_prompt(features)
     random.Random(seed).shuffle(groups)
@@ -82,22 +82,22 @@ def child(args) -> int:
     import torch
     from transformers import set_seed
 
-    from harness.catalogs import load_strategy_catalog
-    from harness.models import resolve_model
-    from harness.threads import configure_torch_threads
-    from plugins.chatpal.train.collate import PromptFormat, encode_pairs, make_collator
-    from plugins.chatpal.train.data import build_training_data, load_source_dialogues
-    from plugins.chatpal.train.dri_file import dri_source, read_dri_file
-    from plugins.chatpal.train.model import load_tokenizer, load_trainable_model
-    from plugins.chatpal.train.packing import PACK_LIMIT_FACTOR, PackedCollator, pack_features, packed_batching
-    from plugins.chatpal.train.settings import TrainSettings
-    from plugins.systems.chat import read_prompt_template
-    from plugins.systems.student_format import default_prompt_path
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.harness.models import resolve_model
+    from escbench.harness.threads import configure_torch_threads
+    from escbench.plugins.chatpal.train.collate import PromptFormat, encode_pairs, make_collator
+    from escbench.plugins.chatpal.train.data import build_training_data, load_source_dialogues
+    from escbench.plugins.chatpal.train.dri_file import dri_source, read_dri_file
+    from escbench.plugins.chatpal.train.model import load_tokenizer, load_trainable_model
+    from escbench.plugins.chatpal.train.packing import PACK_LIMIT_FACTOR, PackedCollator, pack_features, packed_batching
+    from escbench.plugins.chatpal.train.settings import TrainSettings
+    from escbench.harness.prompts import read_prompt_template
+    from escbench.plugins.chatpal.student_format import default_prompt_path
 
     import logging
     import warnings
 
-    from harness.models import quiet_transformers
+    from escbench.harness.models import quiet_transformers
 
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)  # as escbench train does
     warnings.filterwarnings("ignore")
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return child(args)
     if args.threads is None:
-        from harness.threads import choose_threads
+        from escbench.harness.threads import choose_threads
 
         args.threads = choose_threads() or 1
     results: dict[str, list[dict]] = {way: [] for way in WAYS}

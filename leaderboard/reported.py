@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.errors import ConfigError
-from harness.table import Table, finite
+from escbench.harness.errors import ConfigError
+from escbench.harness.table import Table, finite
 
 PAPER_DIR = Path(__file__).resolve().parent / "paper"
 FORMATS = {"md": "md", "latex": "tex", "html": "html", "csv": "csv", "json": "json"}
@@ -29,7 +29,7 @@ def load_reported(name: str = "table5") -> Table:
     ConfigError naming the file and the row or column on a malformed entry."""
     import yaml
 
-    from .schema import read_display_schema
+    from escbench.harness.display import read_display_schema
 
     path = reported_path(name)
     try:
@@ -57,8 +57,8 @@ def load_reported(name: str = "table5") -> Table:
 
 def write_formats(table: Table, folder: Path, stem: str, host=None) -> list[Path]:
     """``folder/stem.{md,tex,html,csv,json}`` rendered by the registered renderers."""
-    from harness.jsonl import write_atomic
-    from harness.plugins import get_host
+    from escbench.harness.jsonl import write_atomic
+    from escbench.harness.plugins import get_host
 
     host = host or get_host()
     folder.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def configure_reported(parser: argparse.ArgumentParser) -> None:
 
 
 def run_reported(args: argparse.Namespace) -> int:
-    from harness.plugins import get_host
+    from escbench.harness.plugins import get_host
 
     table = load_reported(args.table)
     stem = f"reported-{reported_path(args.table).stem}"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from plugins.chatpal.experiment.config import load_experiment
-from plugins.chatpal.experiment.engine import plan_for
+from escbench.plugins.chatpal.experiment.config import load_experiment
+from escbench.plugins.chatpal.experiment.engine import plan_for
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "tasks" / "experiments" / "smoke.yaml"
@@ -47,7 +47,7 @@ def test_tables_1_and_2_get_a_column_per_reference_split(tmp_path):
     ctx, plan = plan_for(experiment, tmp_path / "out")
     _datasets(ctx)
     unit = next(u for u in plan if u.id == "analyse/stats")
-    from plugins.chatpal.experiment.stage_reports import run_stats
+    from escbench.plugins.chatpal.experiment.stage_reports import run_stats
 
     run_stats(ctx, unit, ctx.folder(unit.id))
     table1, table2 = json.loads((ctx.folder(unit.id) / "tables_1_2.json").read_text(encoding="utf-8"))
@@ -65,7 +65,7 @@ def test_tables_1_and_2_get_a_column_per_reference_split(tmp_path):
 
 
 def test_reference_splits_change_only_the_stats_unit(tmp_path):
-    from plugins.chatpal.experiment.units import build_plan
+    from escbench.plugins.chatpal.experiment.units import build_plan
 
     identity = {"endpoint": "scripted", "model": "teacher"}
     before = {u.id: u.key for u in build_plan(load_experiment(_experiment(tmp_path)), identity)}
@@ -78,7 +78,7 @@ def test_reference_splits_change_only_the_stats_unit(tmp_path):
 def test_reference_splits_must_be_split_names(tmp_path):
     import pytest
 
-    from harness.errors import ConfigError
+    from escbench.harness.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"exp\.yaml: data\.reference_splits: expected a list"):
         load_experiment(_experiment(tmp_path, reference_splits=[3]))

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.errors import ConfigError
-from plugins.chatpal.experiment.config import load_experiment
-from plugins.chatpal.experiment.engine import plan_for
-from plugins.chatpal.experiment.units import build_plan
+from escbench.harness.errors import ConfigError
+from escbench.plugins.chatpal.experiment.config import load_experiment
+from escbench.plugins.chatpal.experiment.engine import plan_for
+from escbench.plugins.chatpal.experiment.units import build_plan
 
-from test_leaderboard import make_results, results_host, write_split
+from results_data import make_results, results_host, write_split
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "tasks" / "experiments" / "smoke.yaml"
@@ -65,7 +65,7 @@ def test_variants_are_units_of_their_own_and_leave_the_main_students_cached(tmp_
 
 
 def test_table8_lays_out_method_groups_with_untagged_and_tagged_rows(parrot_module, tmp_path):
-    from plugins.chatpal.experiment.table8 import table8
+    from escbench.plugins.chatpal.experiment.table8 import table8
 
     variants = [{"method": "adapter", "tags": False}, {"method": "adapter", "tags": True},
                 {"method": "lora", "tags": False}]

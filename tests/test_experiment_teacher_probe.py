@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.cli import main
+from escbench.harness.cli import main
 from scripted_openai import ScriptedServer
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from test_human import human  # noqa: F401 - the fixture
-from test_leaderboard import make_results, results_host, write_split
+
+from results_data import make_results, results_host, write_split
 
 
 @pytest.fixture

@@ -181,7 +181,7 @@ def test_killed_run_resumes_without_resending_finished_turns(tmp_path, split_yam
         script = Script()
         server.script = script
         before = server.requests
-        process = subprocess.Popen([sys.executable, "-m", "harness.cli",
+        process = subprocess.Popen([sys.executable, "-m", "escbench.harness.cli",
                                     *interact_args(server.url, split_yaml, resumed, *one_at_a_time)],
                                    env=full_env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         script.kill = (before + 7, process.pid)
@@ -252,7 +252,7 @@ def test_bad_role_card_names_file_line_and_field(tmp_path, line, problem):
 
 
 def test_duplicate_card_ids_are_refused(tmp_path):
-    from plugins.interactive.cards import CardError, read_cards
+    from escbench.plugins.interactive.cards import CardError, read_cards
 
     cards = tmp_path / "cards.jsonl"
     cards.write_text(json.dumps(CARDS[0]) + "\n" + json.dumps(CARDS[0]) + "\n")

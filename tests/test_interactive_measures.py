@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.interactive.measures import conversation_measures, distinct_n
+from escbench.plugins.interactive.measures import conversation_measures, distinct_n
 
 
 def seeker(text: str, distress: int) -> dict:
@@ -52,9 +52,9 @@ def test_a_system_without_strategies_has_no_strategy_measures():
 
 def test_role_cards_from_esconv_keep_emotion_and_intensity():
     from conftest import TESTS
-    from harness.catalogs import load_strategy_catalog
-    from harness.loaders import load_dialogues
-    from plugins.interactive.cards import cards_from_dialogues
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.harness.loaders import load_dialogues
+    from escbench.plugins.interactive.cards import cards_from_dialogues
 
     loaded = load_dialogues(TESTS / "fixtures" / "loaders" / "clean_esconv_format.json", format="esconv",
                             catalog=load_strategy_catalog("esconv"))

@@ -34,7 +34,7 @@ def paper_table5() -> dict[str, dict[str, float]]:
 
 
 def test_reported_table5_matches_the_paper_text():
-    from leaderboard.reported import load_reported
+    from escbench.leaderboard.reported import load_reported
 
     paper = paper_table5()
     table = load_reported("table5")
@@ -59,8 +59,8 @@ def test_reported_command_publishes_every_format_with_the_label(tmp_path):
 
 
 def test_a_malformed_reported_table_names_the_file_and_cell(tmp_path):
-    from harness.errors import ConfigError
-    from leaderboard.reported import load_reported
+    from escbench.harness.errors import ConfigError
+    from escbench.leaderboard.reported import load_reported
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: t\ncolumns: [METEOR]\nrows:\n  ChatPal: {METEOR: high}\n", encoding="utf-8")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from plugins.chatpal.train.collate import IGNORE_INDEX, fit_pair
-from plugins.chatpal.train.packing import (PackedCollator, allowed_attention, pack_features, pack_group,
+from escbench.plugins.chatpal.train.collate import IGNORE_INDEX, fit_pair
+from escbench.plugins.chatpal.train.packing import (PackedCollator, allowed_attention, pack_features, pack_group,
                                            packed_batching, packing_support)
 
 # Three contexts: two targets share a prompt with a third (as DRI alternatives do), one context
@@ -156,7 +156,7 @@ def test_models_without_a_custom_mask_path_are_not_packed():
 
 
 def test_the_switch_is_a_flag_and_a_setting(tmp_path):
-    from plugins.chatpal.train.command import configure, settings_from_args
+    from escbench.plugins.chatpal.train.command import configure, settings_from_args
 
     parser = argparse.ArgumentParser()
     configure(parser)
@@ -169,8 +169,8 @@ def test_the_switch_is_a_flag_and_a_setting(tmp_path):
 
 @pytest.fixture(scope="module")
 def dri_files(tmp_path_factory) -> dict[str, Path]:
-    from harness.loaders import load_dialogues, write_jsonl
-    from harness.paths import TASKS_DIR
+    from escbench.harness.loaders import load_dialogues, write_jsonl
+    from escbench.harness.paths import TASKS_DIR
 
     folder = tmp_path_factory.mktemp("pack-data")
     seed = load_dialogues(TASKS_DIR / "seed" / "seed_dialogues.json").dialogues[0]
@@ -189,9 +189,9 @@ def dri_files(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.usefixtures("one_torch_thread")
 def test_one_step_over_all_pairs_has_the_same_loss_packed_and_unpacked(tmp_path, dri_files):
     """One optimizer step covering every pair: the step loss is the mean over all target tokens both ways."""
-    from plugins.chatpal.train.card import read_card
-    from plugins.chatpal.train.settings import TrainSettings
-    from plugins.chatpal.train.trainer import train_student
+    from escbench.plugins.chatpal.train.card import read_card
+    from escbench.plugins.chatpal.train.settings import TrainSettings
+    from escbench.plugins.chatpal.train.trainer import train_student
 
     cards = {}
     for pack in (True, False):
@@ -214,7 +214,7 @@ def test_one_step_over_all_pairs_has_the_same_loss_packed_and_unpacked(tmp_path,
 
 
 def test_settings_default_to_packing():
-    from plugins.chatpal.train.settings import TrainSettings
+    from escbench.plugins.chatpal.train.settings import TrainSettings
 
     assert TrainSettings(base="smollm2", data=["x"], out=Path("o")).pack_dri is True
 
@@ -222,8 +222,8 @@ def test_settings_default_to_packing():
 def test_the_plan_packs_only_when_asked_with_dri_data_and_a_capable_model(capsys):
     from types import SimpleNamespace
 
-    from plugins.chatpal.train.packing import plan_packing
-    from plugins.chatpal.train.settings import TrainSettings
+    from escbench.plugins.chatpal.train.packing import plan_packing
+    from escbench.plugins.chatpal.train.settings import TrainSettings
 
     tokenizer = SimpleNamespace(pad_token_id=0)
     features = [fit_pair(p, t, 64) for p, t in PAIRS]

@@ -194,7 +194,7 @@ class HFBackend:
         per conversation) constrains those replies to match it (:mod:`.constrained`).
         ``seeds`` (one per conversation) replaces ``settings.seed`` as each conversation's run
         seed, so requests with different seeds share a batch and each samples exactly as it
-        would alone (row seed: :func:`harness.seeding.example_seed` of its seed and prompt)."""
+        would alone (row seed: :func:`escbench.harness.seeding.example_seed` of its seed and prompt)."""
         self.load()
         if schemas is not None and len(schemas) != len(conversations):
             raise EscbenchError(f"{len(schemas)} schemas for {len(conversations)} conversations: give one (or None) each")
@@ -338,7 +338,7 @@ def _generate_batch(
         "pad_token_id": tokenizer.pad_token_id,
     }
     if settings.do_sample and row_seeds is not None:
-        # Each row samples with its own seed (harness.seeding): outputs do not depend on the batch.
+        # Each row samples with its own seed (escbench.harness.seeding): outputs do not depend on the batch.
         options.update(do_sample=False, logits_processor=per_row_sampler(
             row_seeds, settings.temperature, settings.top_p, model.device))
     elif settings.do_sample:

@@ -1,5 +1,5 @@
 """JSON schemas of the teacher's answers, built from the task at hand, and the
-``response_format`` of each request that asks for one (see :mod:`harness.structured`).
+``response_format`` of each request that asks for one (see :mod:`escbench.harness.structured`).
 
 - expansion: ``{"Scene": <the requested scene>, "Description": str, "Content": [turn, ...]}``
   with ``min_turns``..``max_turns`` turns, each ``{"User": str}`` or
@@ -17,7 +17,7 @@ turns alternate starting with User (``prefixItems``, when ``max_turns`` is set).
 xgrammar 0.2.9 a ``maxLength`` string admits no escapes (no ``\\"`` or ``\\n`` inside an
 utterance), and the ``prefixItems`` list holds one turn schema per allowed turn. The
 extended profile's ``sentences`` option goes further for small teachers: every utterance and
-the description are plain sentences (:func:`harness.structured.sentence`: a capital letter
+the description are plain sentences (:func:`escbench.harness.structured.sentence`: a capital letter
 first, no quotes, brackets or markup), at least :data:`MIN_UTTERANCE_CHARS` /
 :data:`MIN_DESCRIPTION_CHARS` long.
 """
@@ -26,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.catalogs import StrategyCatalog
-from harness.structured import (alternating_array, array_of, check_profile, one_of_strings, response_format,
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.structured import (alternating_array, array_of, check_profile, one_of_strings, response_format,
                                 sentence, strict_object, text)
 
 MIN_UTTERANCE_CHARS = 12  # with ``sentences``: about three short words at the least

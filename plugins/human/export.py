@@ -15,9 +15,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import ConfigError
-from harness.jsonl import write_json_atomic, write_jsonl_atomic
-from harness.results import now_iso
+from escbench.harness.errors import ConfigError
+from escbench.harness.jsonl import write_json_atomic, write_jsonl_atomic
+from escbench.harness.results import now_iso
 
 from .form import write_form
 from .guideline import Guideline
@@ -66,12 +66,12 @@ def _spread_over_dialogues(example_ids: list[str], n: int, rng: random.Random) -
 
 def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: list[str] | None = None) -> Selection:
     """Units for rating system replies on ``split`` from the results under ``paths``. Rows are
-    keyed by each record's run label (:func:`harness.results.record_label`: the label, else the
+    keyed by each record's run label (:func:`escbench.harness.results.record_label`: the label, else the
     system name), so two configurations of one system (a k-sweep, an ablation) are rated as two
     rows; ``systems`` names labels (or system names of unlabelled records)."""
-    from harness.results import record_label
-    from harness.collect import collect_records, newest_records, read_samples
-    from harness.table import record_details
+    from escbench.harness.results import record_label
+    from escbench.harness.collect import collect_records, newest_records, read_samples
+    from escbench.harness.table import record_details
 
     records, sources = collect_records(paths)
     chosen = [(r, s) for r, s in newest_records(records, sources) if r["split"]["name"] == split]
@@ -109,8 +109,8 @@ def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: 
 
 def select_dialogues(host, datasets: list[str], n: int, seed: int) -> Selection:
     """Units for rating whole dialogues: ``n`` per dataset (split name or YAML)."""
-    from harness.runner import find_split
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import load_split, read_split_spec
 
     rng = random.Random(seed)
     drawn: list[tuple[str, object]] = []
@@ -137,8 +137,8 @@ def select_conversations(paths: list[Path], split: str, n: int, seed: int, syste
     """Units for rating whole simulated conversations of an interactive split: ``n`` role cards
     that every system talked through, one unit per (card, system), in a shuffled order. The judge's
     ratings recorded with the conversations go to :data:`JUDGE_SHEET`."""
-    from harness.table import record_details
-    from leaderboard.collect import collect_records, newest_records, read_samples
+    from escbench.harness.table import record_details
+    from escbench.harness.collect import collect_records, newest_records, read_samples
 
     records, sources = collect_records(paths)
     chosen = [(r, s) for r, s in newest_records(records, sources)

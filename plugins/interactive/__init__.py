@@ -2,7 +2,7 @@
 the system under test, an LLM judge rates the whole conversation on the guideline's dimensions,
 and cheap measures (strategy diversity, repetition, length, Distinct-n, distress change) are
 computed per conversation. ``escbench interact`` runs it; results are ordinary results records."""
-from harness import hookimpl
+from escbench.harness import hookimpl
 
 
 @hookimpl

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
-from harness.data import Dialogue
-from harness.errors import DataError
+from escbench.harness.data import Dialogue
+from escbench.harness.errors import DataError
 
 INTENSITY_SCALE = (1, 2, 3, 4, 5)  # ESConv's emotion-intensity survey scale
 FIELDS = ("id", "dialogue_id", "scene", "situation", "opening", "emotion", "intensity")

@@ -46,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from harness.errors import ConfigError
+    from escbench.harness.errors import ConfigError
 
     for flag in ("max_turns", "limit", "max_new_tokens", "batch_size", "concurrency", "simulator_max_tokens", "judge_max_tokens"):
         value = getattr(args, flag)
@@ -59,8 +59,8 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.cli import report_problems
-    from harness.plugins import get_host
+    from escbench.harness.cli import report_problems
+    from escbench.harness.plugins import get_host
 
     from .spec import load_cards, resolve_spec
 
@@ -71,21 +71,21 @@ def run(args: argparse.Namespace) -> int:
         spec.max_turns = args.max_turns
     cards, source = load_cards(spec, host, args.limit)
     if args.write_cards:
-        from harness.jsonl import write_jsonl_atomic
+        from escbench.harness.jsonl import write_jsonl_atomic
 
         write_jsonl_atomic(args.write_cards, [card.to_dict() for card in cards])
         print(f"wrote {len(cards)} role cards to {args.write_cards}", file=sys.stderr)
         return 0
-    from harness.folder_lock import FolderLock
+    from escbench.harness.folder_lock import FolderLock
 
-    from harness.cli import parse_assignments
+    from escbench.harness.cli import parse_assignments
 
     names = [n.strip() for n in args.systems.split(",") if n.strip()]
     extra = parse_assignments(args.system_args, names, "--system-args")
     with FolderLock(args.out, "escbench interact"):
         records, errors, _ = _run_systems(args, host, spec, cards, source, [(name, extra[name]) for name in names])
     if records:
-        from harness.table import table_from_records
+        from escbench.harness.table import table_from_records
 
         print(host.renderers.get("terminal")().render(
             table_from_records(records, title=f"escbench · interactive split {spec.name}")))
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _backend(model, base_url, key_env, concurrency):
-    from harness.backends.openai import OpenAIBackend
+    from escbench.harness.backends.openai import OpenAIBackend
 
     return OpenAIBackend(model=model, base_url=base_url, api_key_env=key_env, concurrency=concurrency)
 
@@ -103,9 +103,9 @@ def _backend(model, base_url, key_env, concurrency):
 def _run_systems(args, host, spec, cards, source, systems: list[tuple[str, dict]]) -> tuple[list[dict], list[str], list]:
     """Talk, judge and write a record for each ``(system name, args)``; returns the records, one
     error line per failed system, and the record paths."""
-    from harness.errors import EscbenchError
-    from harness.registry import GenerationSettings
-    from harness.runner import LABEL_KEY, _cache_identity, system_kwargs
+    from escbench.harness.errors import EscbenchError
+    from escbench.harness.registry import GenerationSettings
+    from escbench.harness.runner import LABEL_KEY, _cache_identity, system_kwargs
 
     from .engine import judge_conversations, run_conversations
     from .prompts import PROMPTS, read_guideline, read_template
@@ -175,8 +175,8 @@ def _run_systems(args, host, spec, cards, source, systems: list[tuple[str, dict]
 
 def _build(host, name: str, system_args: dict):
     """The system built with its arguments; ConfigError naming them when it refuses them."""
-    from harness.errors import ConfigError
-    from harness.runner import system_kwargs
+    from escbench.harness.errors import ConfigError
+    from escbench.harness.runner import system_kwargs
 
     cls = host.systems.get(name)
     try:

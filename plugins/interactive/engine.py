@@ -4,7 +4,7 @@ conversations in lockstep, each step's finished turns persisted before the next 
 A conversation is ``seeker, system, seeker, ..., seeker``: the seeker opens; after each system
 reply the seeker answers, and may end the conversation (``end``); after ``max_turns`` system
 replies the seeker is asked for a last message (which always ends it). Its first message can
-not end it. The system sees the conversation as an :class:`~harness.data.Example` (the card's
+not end it. The system sees the conversation as an :class:`~escbench.harness.data.Example` (the card's
 scene and situation, the turns so far), like any split's example, so every system works.
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from harness.cache import stable_hash
-from harness.contracts import check_generations
-from harness.data import Example, Turn
-from harness.registry import GenerationSettings
+from escbench.harness.cache import stable_hash
+from escbench.harness.contracts import check_generations
+from escbench.harness.data import Example, Turn
+from escbench.harness.registry import GenerationSettings
 
 from .cards import RoleCard
 from .prompts import (SEEKER_FORMAT, AnswerError, Guideline, Template, judge_format, judge_messages, parse_judge,

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigError, DataError
-from harness.paths import TASKS_DIR
-from harness.structured import response_format, strict_object
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.structured import response_format, strict_object
 
 from .cards import INTENSITY_SCALE, RoleCard
 

@@ -1,6 +1,6 @@
 """The results record and samples file of one system on one interactive split.
 
-Same schema as ``escbench run`` writes (``harness.results``), one "example" per conversation:
+Same schema as ``escbench run`` writes (``escbench.harness.results``), one "example" per conversation:
 ``scores`` are means over conversations of the judge's dimensions (``J-Inf.`` ...) and the
 cheap measures (:mod:`.measures`); each samples line holds one conversation (``turns``, the
 judge's ``rating``, per-conversation ``scores``), with the role card as ``reference`` and the
@@ -13,10 +13,10 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.cache import stable_hash
-from harness.jsonl import write_json_atomic, write_jsonl_atomic
-from harness.registry import GenerationSettings, system_display
-from harness.results import SCHEMA, environment_info, now_iso, record_stem
+from escbench.harness.cache import stable_hash
+from escbench.harness.jsonl import write_json_atomic, write_jsonl_atomic
+from escbench.harness.registry import GenerationSettings, system_display
+from escbench.harness.results import SCHEMA, environment_info, now_iso, record_stem
 
 from .engine import Conversation, Counts
 from .measures import COLUMNS, conversation_measures

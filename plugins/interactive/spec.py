@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigError
-from harness.paths import TASKS_DIR
+from escbench.harness.errors import ConfigError
+from escbench.harness.paths import TASKS_DIR
 
 from .cards import RoleCard, cards_from_dialogues, read_cards
 
@@ -111,7 +111,7 @@ def resolve_spec(name: str, host) -> InteractiveSpec:
     shipped = shipped_specs()
     if name in shipped:
         return read_interactive_spec(shipped[name])
-    from harness.runner import find_split
+    from escbench.harness.runner import find_split
 
     find_split(host, name)  # UnknownNameError listing the ordinary splits when it is none
     return InteractiveSpec(name=f"{name}-interactive", path=None, from_split=name)
@@ -122,8 +122,8 @@ def load_cards(spec: InteractiveSpec, host, limit: int | None = None) -> tuple[l
     if spec.cards is not None:
         cards, source = read_cards(spec.cards), spec.cards
     else:
-        from harness.runner import find_split
-        from harness.splits import load_split, read_split_spec
+        from escbench.harness.runner import find_split
+        from escbench.harness.splits import load_split, read_split_spec
 
         data = load_split(read_split_spec(find_split(host, spec.from_split)))
         cards, source = cards_from_dialogues(data.dialogues), data.source_path

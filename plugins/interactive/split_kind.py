@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 
 class InteractiveSplitKind:

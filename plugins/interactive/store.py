@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.cache import stable_hash
-from harness.jsonl import append_records, repair_tail
+from escbench.harness.cache import stable_hash
+from escbench.harness.jsonl import append_records, repair_tail
 
 
 def safe_name(text: str) -> str:

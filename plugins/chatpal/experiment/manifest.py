@@ -35,9 +35,9 @@ def _versions() -> dict:
 def teacher_usage(ctx) -> dict:
     """Requests (HTTP attempts, retries included), tokens and cost over the teacher journals
     of the data units: what every run of the experiment sent, not just the last one."""
-    from harness.jsonl import read_records
+    from escbench.harness.jsonl import read_records
 
-    from plugins.chatpal.pricing import PriceTable, Usage
+    from escbench.plugins.chatpal.pricing import PriceTable, Usage
 
     prices = PriceTable.load(ctx.experiment.teacher.get("prices"))
     per_unit, total = {}, Usage()

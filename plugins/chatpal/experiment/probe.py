@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 PROBE_TIMEOUT_S = 10.0
 

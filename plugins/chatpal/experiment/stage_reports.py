@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.strict_json import dumps_strict
+from escbench.harness.strict_json import dumps_strict
 
 from .invoke import StageError, call
 from .stage_data import SEEDS_FILE, TRAIN_DIALOGUES
@@ -24,18 +24,18 @@ def dataset_files(ctx) -> dict[str, Path]:
 def reference_files(ctx) -> dict[str, Path]:
     """``data.reference_splits`` (e.g. ESConv): column name (the split's name) -> its whole
     source file, described in Tables 1 and 2 beside the experiment's own data, never trained on."""
-    from harness.plugins import get_host
-    from harness.runner import find_split
-    from harness.splits import read_split_spec, resolve_source
+    from escbench.harness.plugins import get_host
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import read_split_spec, resolve_source
 
     specs = [read_split_spec(find_split(get_host(), s)) for s in ctx.experiment.data.get("reference_splits") or []]
     return {spec.name: resolve_source(spec) for spec in specs}
 
 
 def split_names(ctx) -> list[str]:
-    from harness.plugins import get_host
-    from harness.runner import find_split
-    from harness.splits import read_split_spec
+    from escbench.harness.plugins import get_host
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import read_split_spec
 
     return [read_split_spec(find_split(get_host(), s)).name for s in evaluation_splits(ctx)]
 
@@ -47,7 +47,7 @@ def main_result_folders(ctx) -> list[Path]:
 def run_stats(ctx, unit, folder: Path) -> None:
     """``escbench stats`` per dataset (seeds, expanded, AugESC data, then each reference split
     such as ESConv), then Tables 1 and 2 with one column per dataset."""
-    from plugins.chatpal.tables import SimpleTable
+    from escbench.plugins.chatpal.tables import SimpleTable
 
     tables: dict[str, dict] = {}
     references = reference_files(ctx)
@@ -71,7 +71,7 @@ def run_stats(ctx, unit, folder: Path) -> None:
         keys = [k for k in keys if k != "Overall"] + [k for k in keys if k == "Overall"]  # the total row last
         rows = [[key] + [values[key].get(name, "") for name in names] for key in keys]
         side.append(SimpleTable(f"{table}_side_by_side", title, [tables[names[0]][table]["columns"][0]] + names, rows))
-    from harness.jsonl import write_atomic
+    from escbench.harness.jsonl import write_atomic
 
     write_atomic(folder / "tables_1_2.md", "\n".join(t.to_markdown() for t in side))
     write_atomic(folder / "tables_1_2.json", dumps_strict([t.to_json() for t in side], indent=2, ensure_ascii=False) + "\n")
@@ -80,8 +80,8 @@ def run_stats(ctx, unit, folder: Path) -> None:
 def run_toxicity(ctx, unit, folder: Path) -> None:
     """Table 4: the toxicity metric over every utterance of each dataset, and each system's
     responses on the first test split (from its results record)."""
-    from harness.jsonl import write_atomic, write_jsonl_atomic
-    from harness.loaders import load_dialogues
+    from escbench.harness.jsonl import write_atomic, write_jsonl_atomic
+    from escbench.harness.loaders import load_dialogues
 
     metric = ctx.experiment.stage("analyse").get("toxicity_metric", "toxicity-lexicon")
     rows, columns = [], None
@@ -138,8 +138,8 @@ def _examples_of(results: Path, split: str) -> int:
 
 def reported_identity() -> str:
     """sha256 of the paper's reported Table 5 file (publish renders it; an edit re-publishes)."""
-    from harness.models import file_sha256
-    from leaderboard.reported import reported_path
+    from escbench.harness.models import file_sha256
+    from escbench.leaderboard.reported import reported_path
 
     return file_sha256(reported_path("table5"))
 
@@ -148,7 +148,7 @@ def run_publish(ctx, unit, folder: Path) -> None:
     """Leaderboard (md, LaTeX, HTML, CSV, JSON) with intervals and significance, and plots;
     beside it, apart, the paper's reported Table 5 (``reported-table5.*``) and, with
     ``stages.train.variants``, Table 8 (``table8/``)."""
-    from leaderboard.reported import load_reported, write_formats
+    from escbench.leaderboard.reported import load_reported, write_formats
 
     from .table8 import table8
     settings = ctx.experiment.stage("publish")

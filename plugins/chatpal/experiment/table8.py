@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.table import PAPER_COLUMNS, Table
+from escbench.harness.table import PAPER_COLUMNS, Table
 
 from .invoke import StageError
 from .stage_models import METHOD_NAMES
@@ -28,7 +28,7 @@ def group_name(variant: dict) -> str:
 
 def table8(ctx, variants: list[dict], split: str) -> Table:
     """The Table 8 of ``variants`` (see module doc)."""
-    from leaderboard.schema import read_display_schema
+    from escbench.harness.display import read_display_schema
 
     from .units import variant_folder
     from .stage_models import variant_student
