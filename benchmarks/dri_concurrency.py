@@ -6,7 +6,7 @@
 
 The scripted OpenAI-compatible server (tests/fake_openai_server.py) runs in its own process
 and answers every request after ``--latency`` seconds. Each level sends the same real DRI
-prompts (built from the seed dialogues) through :class:`plugins.chatpal.teacher.Teacher` with
+prompts (built from the seed dialogues) through :class:`escbench.plugins.chatpal.teacher.Teacher` with
 a fresh journal. The table gives throughput, the ratio to the concurrency-1 run measured in
 this same run, and the target min(rpm/60, concurrency/latency) with the measured share of it
 (the issue asks for 90% or more).
@@ -25,10 +25,10 @@ sys.path.insert(0, str(REPO))
 
 
 def dri_requests(count: int, k: int = 4):
-    from harness.loaders import load_dialogues
-    from plugins.chatpal.dri import choose_turns
-    from plugins.chatpal.prompts import load_template, transcript
-    from plugins.chatpal.teacher import TeacherRequest
+    from escbench.harness.loaders import load_dialogues
+    from escbench.plugins.chatpal.dri import choose_turns
+    from escbench.plugins.chatpal.prompts import load_template, transcript
+    from escbench.plugins.chatpal.teacher import TeacherRequest
 
     template = load_template("tasks/prompts/dri")
     turns = choose_turns(load_dialogues(REPO / "tasks/seed/seed_dialogues.json").dialogues, 1.0, seed=0)
@@ -40,9 +40,9 @@ def dri_requests(count: int, k: int = 4):
 
 def measure(url: str, requests, concurrency: int, rpm: float | None, transport: str = "auto") -> tuple[float, int]:
     """Seconds for ``requests`` at ``concurrency`` (fresh journal; one warm-up request first)."""
-    from harness.backends.openai import OpenAIBackend
-    from plugins.chatpal.journal import Journal
-    from plugins.chatpal.teacher import Teacher, TeacherRequest, TeacherSettings
+    from escbench.harness.backends.openai import OpenAIBackend
+    from escbench.plugins.chatpal.journal import Journal
+    from escbench.plugins.chatpal.teacher import Teacher, TeacherRequest, TeacherSettings
 
     with tempfile.TemporaryDirectory() as folder, Journal(Path(folder) / "journal.jsonl") as journal:
         teacher = Teacher(OpenAIBackend("teacher", base_url=url, concurrency=concurrency, max_retries=3,

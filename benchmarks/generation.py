@@ -19,7 +19,7 @@ size in both runs.
 
 ``--threads`` compares torch thread counts (every count runs every batch size on every
 chunk): ``cores`` is torch's default of one per core, ``auto`` escbench's load-aware choice
-(:mod:`harness.threads`; what the HF backend applies unless ``OMP_NUM_THREADS`` or
+(:mod:`escbench.harness.threads`; what the HF backend applies unless ``OMP_NUM_THREADS`` or
 ``ESCBENCH_THREADS`` is set).
 """
 from __future__ import annotations
@@ -32,8 +32,8 @@ from pathlib import Path
 
 def seed_examples(count: int):
     """The first ``count`` supporter turns of the seed dialogues' train partition."""
-    from harness.paths import TASKS_DIR
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.paths import TASKS_DIR
+    from escbench.harness.splits import load_split, read_split_spec
 
     spec = read_split_spec(TASKS_DIR / "splits" / "seed.yaml")
     return load_split(spec, limit=count, partition="train").examples
@@ -49,15 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="interleave batch sizes over this many chunks")
     parser.add_argument("--threads", default="",
                         help="comma-separated torch thread counts to compare at every batch size, "
-                             "'auto' for escbench's load-aware choice (harness.threads), 'cores' "
+                             "'auto' for escbench's load-aware choice (escbench.harness.threads), 'cores' "
                              "for one per core (torch's default); e.g. auto,cores")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
     import torch
 
-    from harness.registry import GenerationSettings
-    from plugins.systems.llama import LlamaSystem
+    from escbench.harness.registry import GenerationSettings
+    from escbench.plugins.systems.llama import LlamaSystem
 
     examples = seed_examples(args.examples)
     system = LlamaSystem(model=args.model, max_context_turns=args.max_context_turns)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {args.model} on {device} ({torch.get_num_threads()} torch threads), loaded in "
           f"{time.perf_counter() - started:.1f} s; {len(examples)} examples, greedy, "
           f"max_new_tokens={args.max_new_tokens}, max_context_turns={args.max_context_turns}")
-    from harness.threads import available_cores, choose_threads
+    from escbench.harness.threads import available_cores, choose_threads
 
     def thread_count(spec: str) -> int:
         if spec == "auto":

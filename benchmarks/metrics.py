@@ -31,17 +31,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.registry import Sample  # noqa: E402
-from plugins.metrics import meteor as fast_meteor_module  # noqa: E402
-from plugins.metrics import reference, tokenize  # noqa: E402
-from plugins.metrics.bleu import Bleu  # noqa: E402
-from plugins.metrics.distinct import Distinct  # noqa: E402
-from plugins.metrics.extrema import Extrema  # noqa: E402
-from plugins.metrics.meteor import Meteor  # noqa: E402
-from plugins.metrics.rouge import RougeL  # noqa: E402
-from plugins.metrics.synthetic import reply_pairs  # noqa: E402
-from plugins.metrics.vectors import load_vectors  # noqa: E402
-from plugins.metrics.wordnet import load_wordnet  # noqa: E402
+from escbench.harness.registry import Sample  # noqa: E402
+from escbench.plugins.metrics import meteor as fast_meteor_module  # noqa: E402
+from escbench.plugins.metrics import reference, tokenize  # noqa: E402
+from escbench.plugins.metrics.bleu import Bleu  # noqa: E402
+from escbench.plugins.metrics.distinct import Distinct  # noqa: E402
+from escbench.plugins.metrics.extrema import Extrema  # noqa: E402
+from escbench.plugins.metrics.meteor import Meteor  # noqa: E402
+from escbench.plugins.metrics.rouge import RougeL  # noqa: E402
+from escbench.plugins.metrics.synthetic import reply_pairs  # noqa: E402
+from escbench.plugins.metrics.vectors import load_vectors  # noqa: E402
+from escbench.plugins.metrics.wordnet import load_wordnet  # noqa: E402
 
 
 def timed(function, *args):

@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay-ms", type=float, default=100.0)
     args = parser.parse_args(argv)
 
-    from harness.backends.openai import OpenAIBackend
-    from harness.registry import GenerationSettings
+    from escbench.harness.backends.openai import OpenAIBackend
+    from escbench.harness.registry import GenerationSettings
     from scripted_openai import Reply, ScriptedServer
 
     def delayed(number: int, body: dict) -> Reply:

@@ -35,9 +35,9 @@ def load_glove():
 def main(argv: list[str]) -> int:
     import nltk  # noqa: F401  (the whole package, as a plain script imports it)
 
-    from plugins.metrics import reference
-    from plugins.metrics.tokenize import reference_tokenize
-    from plugins.metrics.wordnet import load_wordnet
+    from escbench.plugins.metrics import reference
+    from escbench.plugins.metrics.tokenize import reference_tokenize
+    from escbench.plugins.metrics.wordnet import load_wordnet
 
     rows = [json.loads(line) for line in Path(argv[0]).read_text(encoding="utf-8").splitlines()
             if line.strip()]

@@ -2,7 +2,7 @@
 
 Runs the seed split's examples (supporter turns) with full dialogue contexts through the
 ``llama`` system (SmolLM2 on CPU by default), greedy, once with prefix sharing
-(``share_prefix=true``, the default: :mod:`harness.backends.prefix_sharing`) and once
+(``share_prefix=true``, the default: :mod:`escbench.harness.backends.prefix_sharing`) and once
 without, at the same batch size. The examples are cut into ``--rounds`` chunks (whole
 dialogues) and both ways run on each chunk in turn, so a change in machine load affects
 both alike. Each way gets the examples in calls of ``--batch-size``, as ``escbench run``
@@ -23,8 +23,8 @@ from pathlib import Path
 
 def seed_examples(count: int):
     """The seed split's test examples (all when ``count`` is 0), dialogue by dialogue."""
-    from harness.paths import TASKS_DIR
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.paths import TASKS_DIR
+    from escbench.harness.splits import load_split, read_split_spec
 
     spec = read_split_spec(TASKS_DIR / "splits" / "seed.yaml")
     examples = load_split(spec, partition="test").examples
@@ -48,8 +48,8 @@ def near_tie(system, example, ours: str, theirs: str) -> str:
     margin between its choice and the shared path's choice there."""
     import torch
 
-    from harness.backends.hf import render_prompt
-    from harness.prompts import example_to_messages
+    from escbench.harness.backends.hf import render_prompt
+    from escbench.harness.prompts import example_to_messages
 
     tokenizer, model = system.backend.tokenizer, system.backend.model
     prompt = render_prompt(example_to_messages(example, system.template(), None), tokenizer)
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from harness.registry import GenerationSettings
-    from plugins.systems.llama import LlamaSystem
+    from escbench.harness.registry import GenerationSettings
+    from escbench.plugins.systems.llama import LlamaSystem
 
     examples = seed_examples(args.examples)
     systems = {"shared": LlamaSystem(model=args.model, share_prefix=True),

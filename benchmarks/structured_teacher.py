@@ -7,12 +7,12 @@
 
 ``escbench serve --model smollm2`` runs as a subprocess; the same 8 expansion requests (8
 scenes, real seed examples, the shipped prompt) go to it through
-:class:`plugins.chatpal.teacher.Teacher` twice at once: once with ``response_format`` (the
-schema of :mod:`plugins.chatpal.schemas`, grammar-constrained on the server) and once
+:class:`escbench.plugins.chatpal.teacher.Teacher` twice at once: once with ``response_format`` (the
+schema of :mod:`escbench.plugins.chatpal.schemas`, grammar-constrained on the server) and once
 without (``--no-structured``). Every request of a scene gets the same sampling seed, so the
 server answers all 16 in one batch. The schema uses the ``extended`` profile by default
 (utterances and description bounded, turns alternating from User; see
-:class:`plugins.chatpal.schemas.SchemaOptions`). For each arm the table gives:
+:class:`escbench.plugins.chatpal.schemas.SchemaOptions`). For each arm the table gives:
 
 - format: answers passing every format check of QA (JSON, roles, alternation, strategies,
   scene, description, turn bounds): all QA reasons except the content ones;
@@ -41,7 +41,7 @@ CONTENT_REASONS = {"placeholder_text", "repeated_utterance", "too_few_words", "e
 
 def start_server(max_batch: int, wait_ms: float, repetition_penalty: float = 1.0) -> tuple[subprocess.Popen, str]:
     """``escbench serve --model smollm2`` on a free port; returns the process and its /v1 URL."""
-    command = [sys.executable, "-m", "harness.cli", "serve", "--model", "smollm2", "--served-name", "teacher",
+    command = [sys.executable, "-m", "escbench.harness.cli", "serve", "--model", "smollm2", "--served-name", "teacher",
                "--port", "0", "--max-batch", str(max_batch), "--batch-wait-ms", str(wait_ms),
                "--repetition-penalty", str(repetition_penalty)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
@@ -55,12 +55,12 @@ def start_server(max_batch: int, wait_ms: float, repetition_penalty: float = 1.0
 def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "extended",
                    utterance_chars: int = 300, description_chars: int = 400):
     """``count`` expansion requests for distinct scenes, all with sample id (1, 0)."""
-    from harness.catalogs import load_scenes, load_strategy_catalog
-    from harness.loaders import load_dialogues
-    from plugins.chatpal.expand import Expansion, ExpandSettings
-    from plugins.chatpal.prompts import load_template
-    from plugins.chatpal.qa import QAOptions
-    from plugins.chatpal.schemas import SchemaOptions
+    from escbench.harness.catalogs import load_scenes, load_strategy_catalog
+    from escbench.harness.loaders import load_dialogues
+    from escbench.plugins.chatpal.expand import Expansion, ExpandSettings
+    from escbench.plugins.chatpal.prompts import load_template
+    from escbench.plugins.chatpal.qa import QAOptions
+    from escbench.plugins.chatpal.schemas import SchemaOptions
 
     catalog = load_strategy_catalog("extes")
     seeds = load_dialogues(REPO / "tasks/seed/seed_dialogues.json", catalog=catalog).dialogues
@@ -74,9 +74,9 @@ def build_requests(count: int, min_turns: int, max_turns: int, profile: str = "e
 
 def run_arm(url: str, requests, structured: bool, max_tokens: int, temperature: float, folder: Path,
             results: dict) -> None:
-    from harness.backends.openai import OpenAIBackend
-    from plugins.chatpal.journal import Journal
-    from plugins.chatpal.teacher import Teacher, TeacherSettings
+    from escbench.harness.backends.openai import OpenAIBackend
+    from escbench.plugins.chatpal.journal import Journal
+    from escbench.plugins.chatpal.teacher import Teacher, TeacherSettings
 
     with Journal(folder / f"journal-{'schema' if structured else 'prompt'}.jsonl") as journal:
         teacher = Teacher(OpenAIBackend("teacher", base_url=url, concurrency=len(requests), max_retries=0,
@@ -88,7 +88,7 @@ def run_arm(url: str, requests, structured: bool, max_tokens: int, temperature: 
 
 
 def review(expansion, requests, replies) -> tuple[Counter, list[dict]]:
-    from plugins.chatpal.collect import DialogueCollector
+    from escbench.plugins.chatpal.collect import DialogueCollector
 
     collector = DialogueCollector(expansion.settings.qa)
     for seed in expansion.settings.seeds:

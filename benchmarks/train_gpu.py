@@ -5,7 +5,7 @@ effective batch 128, with int8 (bitsandbytes) and bf16 base weights, in one run:
 
 * ``baseline``: transformers Trainer + PEFT set up the usual alpaca-lora way (micro batch 4,
   padding to the longest in each random batch, int8 as in the paper), built in this file;
-* ``escbench``: ``escbench train``'s code path (:func:`plugins.chatpal.train.trainer.train_student`)
+* ``escbench``: ``escbench train``'s code path (:func:`escbench.plugins.chatpal.train.trainer.train_student`)
   with a larger micro batch and length-grouped batches.
 
 Both see the same tokenised seed-dialogue pairs. For each it prints non-padding tokens/s
@@ -73,9 +73,9 @@ def benchmark_data(folder: Path, pairs_needed: int) -> Path:
     """Seed train dialogues, repeated under new ids until they give ``pairs_needed`` pairs."""
     from dataclasses import replace
 
-    from harness.loaders import write_jsonl
-    from harness.paths import TASKS_DIR
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.loaders import write_jsonl
+    from escbench.harness.paths import TASKS_DIR
+    from escbench.harness.splits import load_split, read_split_spec
 
     dialogues = load_split(read_split_spec(TASKS_DIR / "splits" / "seed.yaml"), partition="train").dialogues
     per_copy = sum(len(d.supporter_turn_indices()) for d in dialogues)
@@ -113,8 +113,8 @@ def rate_after_warmup(marks: list[tuple[float, int]], warmup: int) -> tuple[floa
 
 def run_escbench(model_dir: Path, data: Path, out: Path, int8: bool, args) -> list[tuple[float, int]]:
     """One training through escbench's trainer; step times from its JSONL log."""
-    from plugins.chatpal.train.settings import TrainSettings
-    from plugins.chatpal.train.trainer import train_student
+    from escbench.plugins.chatpal.train.settings import TrainSettings
+    from escbench.plugins.chatpal.train.trainer import train_student
 
     settings = TrainSettings(base=str(model_dir), data=[str(data)], out=out, max_len=args.seq_len,
                              micro_batch=args.micro_batch, effective_batch=args.effective_batch,
@@ -133,8 +133,8 @@ def run_baseline(model_dir: Path, data: Path, out: Path, int8: bool, args) -> li
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback
 
-    from plugins.chatpal.train.collate import make_collator
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.plugins.chatpal.train.collate import make_collator
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     tokenizer = load_tokenizer(str(model_dir))
     features = encoded_pairs(model_dir, data, args.seq_len)
@@ -166,12 +166,12 @@ def run_baseline(model_dir: Path, data: Path, out: Path, int8: bool, args) -> li
 
 def encoded_pairs(model_dir: Path, data: Path, seq_len: int) -> list[dict]:
     """The benchmark pairs tokenised exactly as escbench trains on them."""
-    from harness.catalogs import load_strategy_catalog
-    from harness.prompts import read_prompt_template
-    from plugins.chatpal.student_format import default_prompt_path
-    from plugins.chatpal.train.collate import PromptFormat, encode_pairs
-    from plugins.chatpal.train.data import build_training_data, load_source_dialogues
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.harness.prompts import read_prompt_template
+    from escbench.plugins.chatpal.student_format import default_prompt_path
+    from escbench.plugins.chatpal.train.collate import PromptFormat, encode_pairs
+    from escbench.plugins.chatpal.train.data import build_training_data, load_source_dialogues
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     dialogues, sources = load_source_dialogues([data], load_strategy_catalog("extes"))
     pairs = build_training_data(dialogues, sources, valid_fraction=0).train
@@ -185,7 +185,7 @@ def measure(name: str, model_dir: Path, data: Path, work: Path, args) -> dict:
 
     import torch
 
-    from harness.errors import EscbenchError
+    from escbench.harness.errors import EscbenchError
 
     runner = run_escbench if name.startswith("escbench") else run_baseline
     gc.collect()
@@ -229,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
               f"(torch {torch.__version__}). The CPU training path is tested by tests/test_train_student.py; "
               "pass --allow-cpu --tiny only to check this script.", file=sys.stderr)
         return 2
-    from harness.models import resolve_model
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.harness.models import resolve_model
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     names = [n.strip() for n in args.configs.split(",") if n.strip()]
     unknown = [n for n in names if n not in CONFIGS]

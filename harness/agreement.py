@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from harness.errors import DataError
+from escbench.harness.errors import DataError
 
 HUMAN_SCALE = (0, 1, 2, 3)
 

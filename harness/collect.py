@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.table import Table
+from escbench.harness.errors import ConfigError
+from escbench.harness.table import Table
 
 
 def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
@@ -19,8 +19,8 @@ def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
     the wrong type is a DataError naming the file and field (:func:`check_record`)."""
     import sys
 
-    from harness.errors import DataError
-    from harness.results import find_records, read_record
+    from escbench.harness.errors import DataError
+    from escbench.harness.results import find_records, read_record
 
     records, sources = [], []
     for path in find_records(paths):
@@ -48,7 +48,7 @@ def collect_records(paths: list[Path]) -> tuple[list[dict], list[Path]]:
 def check_record(record: dict, path: Path | None) -> dict:
     """``record`` if the fields a leaderboard reads have the right types; DataError naming the
     file and the field otherwise (a string or list score, a missing split, ...)."""
-    from harness.errors import DataError
+    from escbench.harness.errors import DataError
 
     where = str(path) if path else None
     system = record.get("system")
@@ -73,7 +73,7 @@ def read_foreign_records(path: Path) -> list[dict] | None:
     """Records converted from another tool's results file by the first plugin whose
     ``read_foreign_results`` hook recognises it, or None. A plugin that raises is reported
     with the plugin failures (``escbench leaderboard`` then exits 1)."""
-    from harness.plugins import get_host
+    from escbench.harness.plugins import get_host
 
     for _plugin, converted in get_host().call_each("read_foreign_results", path=path):
         return list(converted)
@@ -81,7 +81,7 @@ def read_foreign_records(path: Path) -> list[dict] | None:
 
 
 def _identity(record: dict) -> dict[str, Any]:
-    from harness.cache import stable_hash
+    from escbench.harness.cache import stable_hash
 
     system = record.get("system", {})
     return {
@@ -105,7 +105,7 @@ def record_rank(record: dict) -> tuple[int, str, str]:
     """Sort key of a record's row: the paper order its system declares (records written before
     systems declared one: the name's place in :data:`PAPER_SYSTEM_ORDER`), then systems with
     none, alphabetically; labels of one system by label."""
-    from harness.results import record_label, record_paper_order
+    from escbench.harness.results import record_label, record_paper_order
 
     name = record["system"]["name"]
     declared = record_paper_order(record)
@@ -119,7 +119,7 @@ def newest_records(records: list[dict], sources: list[Path | None] | None = None
     records of the same pair made with a different system config, examples or generation
     settings are not duplicates but a conflict: ConfigError naming both sources. Rows come
     in :func:`record_rank` order, whatever order the records were written in."""
-    from harness.results import record_label
+    from escbench.harness.results import record_label
 
     sources = sources or [None] * len(records)
     chosen: dict[tuple[str, str], tuple[dict, Path | None]] = {}
@@ -146,8 +146,8 @@ def _where(record: dict, source: Path | None) -> str:
 def read_samples(details: dict[str, Any]) -> list[dict]:
     """Lines of the samples file of the record behind a row ([] when the row's record was
     not read from a file); DataError when the record names a file that is missing or bad."""
-    from harness.errors import DataError
-    from harness.jsonl import read_records
+    from escbench.harness.errors import DataError
+    from escbench.harness.jsonl import read_records
 
     source, name = details.get("source"), details.get("samples_file")
     if not source or not name:

@@ -50,7 +50,7 @@ def check_generations(result: Any, expected: int, who: str) -> list[Generation]:
         if not isinstance(item, Generation):
             raise PluginOutputError(
                 f"{who}: generate returned {type(item).__name__} {_short(item)} at position {index}, "
-                "not a harness.registry.Generation")
+                "not a escbench.harness.registry.Generation")
         if not isinstance(item.text, str):
             raise PluginOutputError(
                 f"{who}: Generation at position {index} has text {_short(item.text)} "
@@ -70,7 +70,7 @@ def check_metric_result(
     """
     if not isinstance(result, MetricResult) or not isinstance(result.scores, dict):
         raise PluginOutputError(f"{who}: compute returned {type(result).__name__} {_short(result)}, "
-                                "not a harness.registry.MetricResult")
+                                "not a escbench.harness.registry.MetricResult")
     declared = set(columns)
     scores: dict[str, float | None] = {}
     problems: list[str] = []

@@ -2,7 +2,7 @@
 
 Roles are normalised to ``"user"`` (the help-seeker) and ``"ai"`` (the supporter) whatever
 the source format calls them. Strategy names are canonical catalog names (see
-:mod:`harness.catalogs`) or ``None`` where the source has no label.
+:mod:`escbench.harness.catalogs`) or ``None`` where the source has no label.
 """
 from __future__ import annotations
 

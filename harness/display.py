@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.table import PAPER_COLUMNS, Column, score_directions
+from escbench.harness.errors import ConfigError
+from escbench.harness.table import PAPER_COLUMNS, Column, score_directions
 
 # The display schema that ships with escbench (package data next to the renderers).
 DEFAULT_DISPLAY_SCHEMA = Path(__file__).resolve().parent / "display.yaml"
@@ -67,7 +67,7 @@ def resolve_columns(records: list[dict], requested: list[str] | None, schema: Di
     if requested:
         unknown = [c for c in requested if c not in seen and c not in schema.columns]
         if unknown:
-            from harness.errors import UnknownNameError
+            from escbench.harness.errors import UnknownNameError
 
             raise UnknownNameError("column", unknown[0], seen)
         names = list(requested)

@@ -16,17 +16,17 @@ a complete example, is ``docs/plugins.md``.
 """
 from __future__ import annotations
 
-from harness import hookspec
+from escbench.harness import hookspec
 
 
 @hookspec
 def register_systems():
-    """Return a list of System classes (see :class:`harness.registry.System`)."""
+    """Return a list of System classes (see :class:`escbench.harness.registry.System`)."""
 
 
 @hookspec
 def register_metrics():
-    """Return a list of Metric classes (see :class:`harness.registry.Metric`)."""
+    """Return a list of Metric classes (see :class:`escbench.harness.registry.Metric`)."""
 
 
 @hookspec
@@ -37,7 +37,7 @@ def register_splits():
 @hookspec
 def register_renderers():
     """Return a list of table renderer classes with ``name`` and ``render(table) -> str``
-    (see :class:`harness.table.Table`)."""
+    (see :class:`escbench.harness.table.Table`)."""
 
 
 @hookspec
@@ -50,7 +50,7 @@ def register_commands(commands):
 def setup_resources(force):
     """Prepare offline resources once (convert a model into the cache, arrange a data
     folder...). Return a list of ``(resource, message)`` pairs describing what was done or
-    found; raise :class:`harness.errors.EscbenchError` with the fix when it cannot be done.
+    found; raise :class:`escbench.harness.errors.EscbenchError` with the fix when it cannot be done.
     ``escbench setup`` calls every plugin's implementation."""
 
 
@@ -59,4 +59,4 @@ def read_foreign_results(path):
     """Return a list of escbench results records converted from ``path``, a JSON file written
     by another tool (e.g. lm-evaluation-harness), or None when the file is not in a format this
     plugin reads. ``escbench leaderboard`` calls it for JSON files that are not escbench records;
-    raise :class:`harness.errors.DataError` for a file of the right tool that cannot be used."""
+    raise :class:`escbench.harness.errors.DataError` for a file of the right tool that cannot be used."""

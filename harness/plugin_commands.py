@@ -21,7 +21,7 @@ class _CommandClaims:
 
 def add_plugin_commands(host: Any, commands: Any) -> None:
     """Call every plugin's ``register_commands`` and add the commands that may be added to
-    ``commands`` (a :class:`harness.cli.CommandRegistrar` already holding the core commands)."""
+    ``commands`` (a :class:`escbench.harness.cli.CommandRegistrar` already holding the core commands)."""
     from .registry import resolve_claims
 
     claims = _CommandClaims()

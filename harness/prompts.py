@@ -5,7 +5,7 @@ comments (:func:`read_prompt_template`). :func:`fill_placeholders` substitutes t
 ``{name}`` placeholders it is given in one pass and leaves every other brace alone
 (templates may show JSON). :func:`example_to_messages` turns an Example into the chat
 messages an instruct model answers; :class:`PromptFile` is a template a system names in a
-setting (path lookup with :func:`harness.paths.resolve_project_path`, text, sha256).
+setting (path lookup with :func:`escbench.harness.paths.resolve_project_path`, text, sha256).
 """
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ class System(Protocol):
     """A model under evaluation.
 
     Construction takes the user's keyword arguments and must be cheap; ``prepare`` loads
-    models / checks backends and raises :class:`harness.errors.SystemUnavailableError`
+    models / checks backends and raises :class:`escbench.harness.errors.SystemUnavailableError`
     with the setting to fix; ``generate`` returns one Generation per example, in order.
     ``config`` is a JSON-able dict that identifies the outputs (used as cache key and
     recorded in results).
@@ -102,7 +102,7 @@ class Metric(Protocol):
 
     ``columns`` lists the score names it reports (e.g. ``["D-2", "D-3"]``);
     ``higher_is_better`` applies to all of them. Raise
-    :class:`harness.errors.MetricUnavailableError` when a resource is missing.
+    :class:`escbench.harness.errors.MetricUnavailableError` when a resource is missing.
     """
 
     name: ClassVar[str]

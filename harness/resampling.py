@@ -28,7 +28,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 
 class CorpusScores:

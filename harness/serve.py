@@ -13,10 +13,10 @@ contending for it. What a request's fields mean: ``temperature`` 0 is greedy dec
 ``max_tokens`` (or ``max_completion_tokens``) bounds the reply, ``n`` asks for several
 choices, ``seed`` and ``stop`` as in the OpenAI API. ``response_format`` (``json_schema`` or
 ``json_object``) is honoured by grammar-constrained decoding when the responder accepts
-schemas (a served model: :mod:`harness.backends.constrained`); a served system answers it
+schemas (a served model: :mod:`escbench.harness.backends.constrained`); a served system answers it
 with 400.
 
-A served *system* sees each request as an :class:`~harness.data.Example` whose context is
+A served *system* sees each request as an :class:`~escbench.harness.data.Example` whose context is
 the request's user/assistant messages; the request's system messages are dropped because
 the system brings its own prompt. A system with a ``chat(conversations, settings, stop)``
 method (and a served *model*) gets the messages unchanged instead.

@@ -188,7 +188,7 @@ def table_from_records(
     records: list[dict], title: str = "", columns: list[Column] | None = None,
     sources: Sequence[Path | None] | None = None, first_columns: Sequence[str] = PAPER_COLUMNS,
 ) -> Table:
-    """One row per system (per label: :func:`harness.results.record_label`), in the order given;
+    """One row per system (per label: :func:`escbench.harness.results.record_label`), in the order given;
     a system given twice keeps the row's place and its last record. ``columns`` default: every
     scored column, ``first_columns`` first, then the rest in first-seen order (2 decimals,
     direction from the records' ``score_meta``).

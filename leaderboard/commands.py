@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli import report_problems
+from escbench.harness.cli import report_problems
 
 # ``escbench leaderboard --publish DIR`` writes one file per format.
 PUBLISHED_FILES = {"md": "leaderboard.md", "latex": "leaderboard.tex", "html": "index.html",
@@ -46,9 +46,9 @@ def configure_leaderboard(parser: argparse.ArgumentParser) -> None:
 
 
 def run_leaderboard(args: argparse.Namespace) -> int:
-    from harness.collect import attach_samples, collect_records
-    from harness.display import read_display_schema
-    from harness.plugins import get_host
+    from escbench.harness.collect import attach_samples, collect_records
+    from escbench.harness.display import read_display_schema
+    from escbench.harness.plugins import get_host
 
     from .tables import leaderboard_tables
 
@@ -116,9 +116,9 @@ def configure_plot(parser: argparse.ArgumentParser) -> None:
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from harness.collect import collect_records
-    from harness.display import read_display_schema, resolve_columns
-    from harness.errors import ConfigError
+    from escbench.harness.collect import collect_records
+    from escbench.harness.display import read_display_schema, resolve_columns
+    from escbench.harness.errors import ConfigError
 
     from .plots import bar_chart, sweep_chart, sweep_points
     from .tables import leaderboard_tables
@@ -130,7 +130,7 @@ def run_plot(args: argparse.Namespace) -> int:
         table = leaderboard_tables(records, sources, splits=[args.split], columns=columns, schema=schema,
                                    title=args.title)[0]
         if args.ci:
-            from harness.plugins import get_host
+            from escbench.harness.plugins import get_host
 
             from .significance import annotate_uncertainty
 

@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from string import Template
 
-from harness.table import Column, Table
+from escbench.harness.table import Column, Table
 
 from .renderers import body_and_footer, legend
 
@@ -136,7 +136,7 @@ def _board(table: Table, board: str) -> str:
 
 def render_page(tables: list[Table], title: str = "escbench leaderboard") -> str:
     """The whole page: switcher buttons, one board per table, inline CSS and script."""
-    from harness import __version__
+    from escbench.harness import __version__
 
     boards = [_slug(table.title, index) for index, table in enumerate(tables)]
     switcher = "".join(f'<button type="button" data-board="{board}">{escape(table.title or board)}</button>'

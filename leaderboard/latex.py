@@ -1,4 +1,4 @@
-"""Render a :class:`harness.table.Table` as a complete LaTeX ``table`` environment.
+"""Render a :class:`escbench.harness.table.Table` as a complete LaTeX ``table`` environment.
 
 The output needs ``\\usepackage{booktabs}`` (and ``graphicx`` for ``width="fit"``) and
 compiles as is with pdflatex (booktabs rules; bold via ``\\textbf``, second best via
@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from harness.table import Column, Table
+from escbench.harness.table import Column, Table
 
 from .renderers import body_and_footer, legend
 
@@ -102,7 +102,7 @@ class LatexRenderer:
     description = "complete LaTeX table environment (booktabs), best in \\textbf, caption and label"
 
     def __init__(self, width: str = "column"):
-        from harness.errors import ConfigError
+        from escbench.harness.errors import ConfigError
 
         if width not in WIDTHS:
             raise ConfigError(f"LaTeX width must be one of {', '.join(WIDTHS)} (got {width!r})")

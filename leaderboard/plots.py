@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.table import Column, Table
+from escbench.harness.errors import ConfigError
+from escbench.harness.table import Column, Table
 
 FORMATS = (".png", ".svg")
 

@@ -1,6 +1,6 @@
 """Built-in table renderers and the ``escbench leaderboard`` and ``escbench plot`` commands,
 registered like any plugin's."""
-from harness import hookimpl
+from escbench.harness import hookimpl
 
 from .commands import configure_leaderboard, configure_plot, run_leaderboard, run_plot
 from .html import HtmlRenderer

@@ -1,4 +1,4 @@
-"""Render a :class:`harness.table.Table` as terminal text, Markdown, CSV or JSON.
+"""Render a :class:`escbench.harness.table.Table` as terminal text, Markdown, CSV or JSON.
 
 Every renderer shows the same decisions the Table makes (best / second best, ± half-width,
 significance marks, groups, footer rows); only the markup differs. Text from records (system
@@ -17,7 +17,7 @@ import json
 import math
 import re
 
-from harness.table import Column, Table, finite
+from escbench.harness.table import Column, Table, finite
 
 
 def body_and_footer(table: Table) -> list[tuple[str, list[str]]]:

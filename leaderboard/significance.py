@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.collect import read_samples
-from harness.data import Turn
-from harness.errors import EscbenchError
-from harness.registry import Sample
-from harness.table import Table
+from escbench.harness.collect import read_samples
+from escbench.harness.data import Turn
+from escbench.harness.errors import EscbenchError
+from escbench.harness.registry import Sample
+from escbench.harness.table import Table
 
 MARK = "†"
 
@@ -47,7 +47,7 @@ def examples_hashes(rows: list[dict]) -> set[str]:
     import hashlib
     import json
 
-    from harness.cache import stable_hash
+    from escbench.harness.cache import stable_hash
 
     hashes = {stable_hash([[str(r.get("id")), r.get("reference")] for r in rows])}
     if all(all(key in r for key in EXAMPLE_KEYS) for r in rows):
@@ -88,7 +88,7 @@ class RowScores:
     def for_column(self, column: str, recorded: float | None):
         """CorpusScores covering ``column`` that reproduce ``recorded``, or None (the reason is
         kept in ``problems``, or in ``mismatch`` when the samples disagree with the record)."""
-        from harness.resampling import MeanScores
+        from escbench.harness.resampling import MeanScores
 
         if not self.rows or recorded is None:
             self.problems[column] = "no samples file next to the record"
@@ -114,7 +114,7 @@ class RowScores:
     def _rescored(self, metric: str) -> tuple[Any, str]:
         """The metric's CorpusScores on this row's samples, or (None, why not)."""
         if metric not in self._by_metric:
-            from harness.scoring import build_metric
+            from escbench.harness.scoring import build_metric
 
             args = next((m.get("args") or {} for m in self.details.get("metrics") or [] if m.get("name") == metric), {})
             try:
@@ -130,7 +130,7 @@ def annotate_uncertainty(table: Table, host: Any, intervals: bool = True, signif
                          resamples: int = 1000, seed: int = 0, alpha: float = 0.05) -> None:
     """Fill ``table.intervals`` (95% percentile bootstrap) and ``table.marks`` in place and
     add notes saying what was done and which columns could not be annotated."""
-    from harness.resampling import confidence_intervals
+    from escbench.harness.resampling import confidence_intervals
 
     scores = {row: RowScores(table, row, host) for row in table.rows}
     jackknifed: set[str] = set()
@@ -166,7 +166,7 @@ def annotate_uncertainty(table: Table, host: Any, intervals: bool = True, signif
 
 def _mark_best(table: Table, column, members: list[str], built: dict, scores: dict[str, RowScores],
                resamples: int, seed: int, alpha: float) -> None:
-    from harness.table import finite
+    from escbench.harness.table import finite
 
     present = [r for r in members if finite(table.value(r, column))]
     ordered = sorted(present, key=lambda r: table.value(r, column), reverse=column.higher_is_better)
@@ -177,7 +177,7 @@ def _mark_best(table: Table, column, members: list[str], built: dict, scores: di
         return  # a comparison with any other row would mark a value that is not the best shown
     if table.value(best, column) == table.value(runner_up, column) or scores[best].ids != scores[runner_up].ids:
         return
-    from harness.resampling import paired_bootstrap
+    from escbench.harness.resampling import paired_bootstrap
 
     comparison = paired_bootstrap(built[best], built[runner_up], resamples=resamples, seed=seed)[column.name]
     if comparison.p_value < alpha:

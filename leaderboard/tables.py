@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.collect import newest_records
-from harness.display import DisplaySchema, resolve_columns
-from harness.results import record_label
-from harness.table import Table, add_record_row, table_from_records
+from escbench.harness.collect import newest_records
+from escbench.harness.display import DisplaySchema, resolve_columns
+from escbench.harness.results import record_label
+from escbench.harness.table import Table, add_record_row, table_from_records
 
 
 def split_table(
@@ -48,7 +48,7 @@ def leaderboard_tables(
     """The tables ``escbench leaderboard`` renders: one per split (default every split found,
     sorted), or one multi-split table with ``by_split``. UnknownNameError for a split no
     record has."""
-    from harness.errors import UnknownNameError
+    from escbench.harness.errors import UnknownNameError
 
     found = sorted({r["split"]["name"] for r in records})
     for name in splits or []:

@@ -68,7 +68,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: int = 600, cwd: Path |
     """Run ``escbench ARGS`` in a fresh interpreter (as a user would)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+        [sys.executable, "-m", "escbench.harness.cli", *args], capture_output=True, text=True,
         env=full_env, timeout=timeout, cwd=cwd or REPO,
     )
 
@@ -140,13 +140,13 @@ def host(parrot_module):
 def human(monkeypatch, capsys):
     """``escbench ...`` in this process with only the leaderboard and human plugins registered;
     returns (exit status, stdout, stderr)."""
-    import plugins.human
-    from harness.cli import main
-    from harness.plugins import get_host, reset_host
+    import escbench.plugins.human
+    from escbench.harness.cli import main
+    from escbench.harness.plugins import get_host, reset_host
 
     monkeypatch.setenv("ESCBENCH_PLUGINS", "leaderboard")
     reset_host()
-    get_host().register(plugins.human, name="human")
+    get_host().register(escbench.plugins.human, name="human")
 
     def call(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import hookimpl
-from harness.collect import collect_records
-from harness.plugins import PluginHost
-from harness.registry import Generation, GenerationSettings
-from harness.runner import RunConfig, run
+from escbench.harness import hookimpl
+from escbench.harness.collect import collect_records
+from escbench.harness.plugins import PluginHost
+from escbench.harness.registry import Generation, GenerationSettings
+from escbench.harness.runner import RunConfig, run
 
 PAPER_METRICS = [("bleu", {}), ("rouge-l", {}), ("distinct", {}), ("word-count", {})]
 ONLY_LEADERBOARD = {"ESCBENCH_PLUGINS": "leaderboard"}
@@ -148,14 +148,14 @@ class TestSystems:
 
 def results_host(parrot_module) -> PluginHost:
     """Built-in metrics and renderers plus the example plugin and the systems above."""
-    import leaderboard.plugin
-    import plugins.metrics
+    import escbench.leaderboard.plugin
+    import escbench.plugins.metrics
 
     host = PluginHost(load_entry_points=False)
     host.register(parrot_module, name="parrot")
     host.register(TestSystems(), name="test-systems")
-    host.register(plugins.metrics, name="metrics")
-    host.register(leaderboard.plugin, name="leaderboard")
+    host.register(escbench.plugins.metrics, name="metrics")
+    host.register(escbench.leaderboard.plugin, name="leaderboard")
     return host
 
 

@@ -1,4 +1,4 @@
-"""harness.backends.hf: batched, seeded, stoppable generation with a local causal LM.
+"""escbench.harness.backends.hf: batched, seeded, stoppable generation with a local causal LM.
 
 Model-loading tests share one loaded SmolLM2 through the backend's process-level cache.
 """
@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from harness.backends.hf import HFBackend
-from harness.errors import ConfigError
-from harness.models import resolve_model
-from harness.registry import GenerationSettings
+from escbench.harness.backends.hf import HFBackend
+from escbench.harness.errors import ConfigError
+from escbench.harness.models import resolve_model
+from escbench.harness.registry import GenerationSettings
 
 SYSTEM = {"role": "system", "content": "You are a caring listener."}
 CONVERSATIONS = [
@@ -34,7 +34,7 @@ def backend():
 
 
 def test_importing_the_backend_does_not_import_torch():
-    probe = "import sys, harness.backends.hf; print('torch' in sys.modules, 'transformers' in sys.modules)"
+    probe = "import sys, escbench.harness.backends.hf; print('torch' in sys.modules, 'transformers' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False False"
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from harness.backends.openai import BackendSettingError, OpenAIBackend, retry_after_seconds
-from harness.errors import ConfigError, EscbenchError
-from harness.registry import GenerationSettings
+from escbench.harness.backends.openai import BackendSettingError, OpenAIBackend, retry_after_seconds
+from escbench.harness.errors import ConfigError, EscbenchError
+from escbench.harness.registry import GenerationSettings
 from scripted_openai import Reply, ScriptedServer
 
 GREEDY = GenerationSettings(max_new_tokens=12, seed=5)

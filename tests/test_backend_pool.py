@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness.backends.pool import run_pool
+from escbench.harness.backends.pool import run_pool
 
 
 def run(jobs, handle, workers, ramp_up_s=0.0):

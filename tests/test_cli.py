@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from harness.cli import build_parser, build_run_config, parse_assignments
-from harness.errors import ConfigError
+from escbench.harness.cli import build_parser, build_run_config, parse_assignments
+from escbench.harness.errors import ConfigError
 
 
 def test_help_lists_plugin_commands_without_importing_heavy_libraries():
-    code = ("import sys, harness.cli as c\n"
+    code = ("import sys, escbench.harness.cli as c\n"
             "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('torch', 'transformers', 'nltk', 'gensim', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.cli import main
-from harness.errors import ConfigError
-from plugins.chatpal.experiment.config import load_experiment
+from escbench.harness.cli import main
+from escbench.harness.errors import ConfigError
+from escbench.plugins.chatpal.experiment.config import load_experiment
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "tasks" / "experiments" / "smoke.yaml"
@@ -94,14 +94,14 @@ def test_test_split_overlapping_training_data(tmp_path, capsys):
     err = _cli_error(path, capsys)
     assert str(path) in err and "data.test_splits[1]" in err and "overlaps the training data" in err
     # every dialogue of that split is a training dialogue: the first is named, the rest counted
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.splits import load_split, read_split_spec
 
     train = load_split(read_split_spec(REPO / "tasks/splits/seed.yaml"), partition="train").dialogues
     assert train[0].id in err and f"and {len(train) - 1} more" in err
 
 
 def test_changed_dri_setting_reruns_only_what_depends_on_it(tmp_path):
-    from plugins.chatpal.experiment.units import build_plan
+    from escbench.plugins.chatpal.experiment.units import build_plan
 
     identity = {"endpoint": "scripted", "model": "teacher"}
     before = {u.id: u.key for u in build_plan(load_experiment(_write(tmp_path, {})), identity)}
@@ -115,11 +115,11 @@ def test_changed_dri_setting_reruns_only_what_depends_on_it(tmp_path):
 
 
 def test_scripted_teacher_answers_pass_pipeline_qa():
-    from harness.catalogs import load_strategy_catalog
-    from plugins.chatpal.dri import parse_replies
-    from plugins.chatpal.experiment.scripted_teacher import answer
-    from plugins.chatpal.prompts import load_template
-    from plugins.chatpal.qa import QAOptions, check_dialogue
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.plugins.chatpal.dri import parse_replies
+    from escbench.plugins.chatpal.experiment.scripted_teacher import answer
+    from escbench.plugins.chatpal.prompts import load_template
+    from escbench.plugins.chatpal.qa import QAOptions, check_dialogue
 
     catalog = load_strategy_catalog("extes")
     expand = load_template("tasks/prompts/expand").messages(strategies="x", example="{}", scene="Work Stress",
@@ -138,12 +138,12 @@ def test_scripted_teacher_answers_pass_pipeline_qa():
 def test_scripted_teacher_answers_structured_requests_with_schema_valid_json():
     import jsonschema
 
-    from harness.catalogs import load_strategy_catalog
-    from plugins.chatpal.dri import parse_replies
-    from plugins.chatpal.experiment.scripted_teacher import answer
-    from plugins.chatpal.qa import QAOptions, check_dialogue
-    from plugins.chatpal.schemas import SchemaOptions, dialogue_schema, replies_schema
-    from plugins.systems.expert_advice import advice_schema
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.plugins.chatpal.dri import parse_replies
+    from escbench.plugins.chatpal.experiment.scripted_teacher import answer
+    from escbench.plugins.chatpal.qa import QAOptions, check_dialogue
+    from escbench.plugins.chatpal.schemas import SchemaOptions, dialogue_schema, replies_schema
+    from escbench.plugins.systems.expert_advice import advice_schema
 
     catalog = load_strategy_catalog("extes")
     request = [{"role": "user", "content": "any prompt"}]
@@ -162,9 +162,9 @@ def test_scripted_teacher_answers_structured_requests_with_schema_valid_json():
 def test_scripted_endpoint_serves_response_format_over_http(tmp_path):
     import urllib.request
 
-    from harness.catalogs import load_strategy_catalog
-    from plugins.chatpal.experiment.teacher_endpoint import TeacherEndpoint
-    from plugins.chatpal.schemas import dri_format
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.plugins.chatpal.experiment.teacher_endpoint import TeacherEndpoint
+    from escbench.plugins.chatpal.schemas import dri_format
 
     body = {"model": "teacher", "messages": [{"role": "user", "content": "hello"}],
             "response_format": dri_format(3, load_strategy_catalog("extes"))}

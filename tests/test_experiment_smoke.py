@@ -105,7 +105,7 @@ def test_smoke_outputs_every_stage(smoke):
 
 def test_no_test_dialogue_reaches_training_or_the_teacher(smoke):
     out, _ = smoke
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.splits import load_split, read_split_spec
 
     test_ids = {d.id for d in load_split(read_split_spec(REPO / "tasks/splits/seed.yaml")).dialogues}
     train_ids = {json.loads(line)["id"] for line in (out / "expand/expand/train_dialogues.jsonl").read_text().splitlines()}

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from harness.folder_lock import FolderInUseError, FolderLock
+from escbench.harness.folder_lock import FolderInUseError, FolderLock
 
-HOLD = ("import sys, time; from harness.folder_lock import FolderLock; "
+HOLD = ("import sys, time; from escbench.harness.folder_lock import FolderLock; "
         "lock = FolderLock(sys.argv[1], 'escbench run --out X').acquire(); print('held', flush=True); time.sleep(60)")
 
 
@@ -46,7 +46,7 @@ def test_nested_lock_in_one_process_is_reentrant(tmp_path):
         with FolderLock(tmp_path):
             pass
         # still held by the outer lock: another process is refused
-        probe = subprocess.run([sys.executable, "-c", "import sys; from harness.folder_lock import FolderLock; "
+        probe = subprocess.run([sys.executable, "-c", "import sys; from escbench.harness.folder_lock import FolderLock; "
                                 "FolderLock(sys.argv[1]).acquire()", str(tmp_path)], capture_output=True, text=True)
         assert probe.returncode != 0 and "in use by another escbench process" in probe.stderr
     FolderLock(tmp_path).acquire().release()

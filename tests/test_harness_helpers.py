@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from harness.jsonl import write_atomic, write_jsonl_atomic
-from harness.models import file_sha256
-from harness.paths import TASKS_DIR, resolve_project_path
-from harness.prompts import fill_placeholders, fill_system_prompt
-from harness.stops import trim_at_stops
+from escbench.harness.jsonl import write_atomic, write_jsonl_atomic
+from escbench.harness.models import file_sha256
+from escbench.harness.paths import TASKS_DIR, resolve_project_path
+from escbench.harness.prompts import fill_placeholders, fill_system_prompt
+from escbench.harness.stops import trim_at_stops
 
 
 def test_filling_a_prompt_drops_lines_whose_placeholders_are_empty_and_keeps_other_braces():
@@ -36,7 +36,7 @@ def test_stop_trimming_cuts_at_the_earliest_stop_and_ignores_empty_ones():
 
 
 def test_project_paths_are_found_from_any_working_directory(tmp_path):
-    script = ("from harness.paths import resolve_project_path as r; "
+    script = ("from escbench.harness.paths import resolve_project_path as r; "
               "print(r('tasks/prompts/llama/system.txt')); print(r('mine.txt'))")
     (tmp_path / "mine.txt").write_text("x")
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import DataError
+from escbench.harness.errors import DataError
 
 from human_sheets import SYSTEMS, fill, read_rows, write_rows
 from results_data import markdown_cells, write_split
@@ -73,8 +73,8 @@ def test_export_needing_more_examples_than_exist_says_so(human, results, tmp_pat
 
 
 def test_sheet_cells_that_look_like_formulas_are_kept_as_text(tmp_path):
-    from plugins.human.guideline import Dimension
-    from plugins.human.sheets import Unit, write_sheet
+    from escbench.plugins.human.guideline import Dimension
+    from escbench.plugins.human.sheets import Unit, write_sheet
 
     unit = Unit("u1", "c01", ({"role": "user", "text": "hi"},), "=HYPERLINK(\"x\")", "s", "d:1")
     write_sheet(tmp_path / "s.csv", [unit], [Dimension("Overall", "Ove.")])
@@ -135,7 +135,7 @@ def _corrupt(export: Path, sheet: str, row_index: int, column: str, value: str) 
     ("id", "u0000000", r"row 4, column 'id': unknown id 'u0000000'"),
 ])
 def test_bad_cells_are_reported_with_sheet_row_and_column(export, column, value, message):
-    from plugins.human.analysis import read_key, read_ratings
+    from escbench.plugins.human.analysis import read_key, read_ratings
 
     fill(export)
     _corrupt(export, "rater-2.csv", 2, column, value)
@@ -146,7 +146,7 @@ def test_bad_cells_are_reported_with_sheet_row_and_column(export, column, value,
 
 
 def test_missing_rows_and_repeated_ids_are_reported_together(export):
-    from plugins.human.analysis import read_key, read_ratings
+    from escbench.plugins.human.analysis import read_key, read_ratings
 
     fill(export)
     header, rows = read_rows(export / "rater-3.csv")
@@ -163,7 +163,7 @@ def test_missing_rows_and_repeated_ids_are_reported_together(export):
 
 
 def test_missing_dimension_column_and_missing_key_are_clear(export, tmp_path):
-    from plugins.human.analysis import read_key, read_ratings
+    from escbench.plugins.human.analysis import read_key, read_ratings
 
     header, rows = read_rows(export / "rater-1.csv")
     index = header.index("Understanding")

@@ -27,7 +27,7 @@ out.status = d.getElementById('status').textContent;
 
 @needs_chromium
 def test_csv_saved_by_the_form_imports_with_the_chosen_scores(export, tmp_path):  # noqa: F811
-    from plugins.human.analysis import read_key, read_ratings
+    from escbench.plugins.human.analysis import read_key, read_ratings
 
     out = run_in_frame(export / "rater-1.html", tmp_path / "profile", FILL_SCRIPT)
     assert out["status"] == "30 of 30 complete"

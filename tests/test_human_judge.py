@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from harness.errors import DataError
+from escbench.harness.errors import DataError
 from local_http import Answer, JSONServer, Request
 from scripted_openai import completion
 
@@ -83,9 +83,9 @@ def test_interrupted_judge_resumes_from_its_log(human, export, judge):  # noqa: 
 
 
 def test_unreadable_answers_are_an_error_naming_the_unit(export, judge):  # noqa: F811
-    from plugins.human.analysis import read_key
-    from plugins.human.guideline import read_guideline
-    from plugins.human.judge import openai_chat, run_judge
+    from escbench.plugins.human.analysis import read_key
+    from escbench.plugins.human.guideline import read_guideline
+    from escbench.plugins.human.judge import openai_chat, run_judge
 
     judge.always_prose = True
     chat = openai_chat("fake-judge", judge.url, "not-needed", 0.0, 50)
@@ -101,9 +101,9 @@ def test_unreachable_judge_names_the_url(human, export):  # noqa: F811
 
 
 def test_a_judge_answer_cut_at_max_tokens_is_never_used(export, judge):  # noqa: F811  (issue #17)
-    from plugins.human.analysis import read_key
-    from plugins.human.guideline import read_guideline
-    from plugins.human.judge import openai_chat, run_judge
+    from escbench.plugins.human.analysis import read_key
+    from escbench.plugins.human.guideline import read_guideline
+    from escbench.plugins.human.judge import openai_chat, run_judge
 
     def cut(request: Request) -> Answer:  # the scores came before the cut, but the answer is cut
         body = request.json()

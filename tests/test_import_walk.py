@@ -73,16 +73,16 @@ def test_no_module_imports_across_plugins_or_into_the_leaderboard():
 
 def test_the_walk_finds_each_kind_of_crossing():
     # hand-written modules that break each rule once, and imports that are allowed
-    assert crossings("from plugins.chatpal.train.card import read_card", "plugins.systems.llama") == [
-        "plugins.systems.llama (line 1) imports plugins.chatpal.train.card"]
-    assert crossings("def f():\n    from ..metrics import base\n", "plugins.human.analysis") == [
-        "plugins.human.analysis (line 2) imports plugins.metrics"]
+    assert crossings("from escbench.plugins.chatpal.train.card import read_card", "escbench.plugins.systems.llama") == [
+        "escbench.plugins.systems.llama (line 1) imports escbench.plugins.chatpal.train.card"]
+    assert crossings("def f():\n    from ..metrics import base\n", "escbench.plugins.human.analysis") == [
+        "escbench.plugins.human.analysis (line 2) imports escbench.plugins.metrics"]
     assert crossings("from escbench.plugins.metrics.base import X", "escbench.leaderboard.tables") == [
         "escbench.leaderboard.tables (line 1) imports escbench.plugins.metrics.base"]
-    assert crossings("import leaderboard.tables", "harness.runner") == ["harness.runner (line 1) imports leaderboard.tables"]
+    assert crossings("import escbench.leaderboard.tables", "escbench.harness.runner") == ["escbench.harness.runner (line 1) imports escbench.leaderboard.tables"]
     assert crossings("from . import x\nfrom .train import card\nfrom harness import hookimpl\nimport numpy",
-                     "plugins.chatpal", is_package=True) == []
-    assert crossings("from .collect import y", "leaderboard.tables") == []
+                     "escbench.plugins.chatpal", is_package=True) == []
+    assert crossings("from .collect import y", "escbench.leaderboard.tables") == []
 
 
 def test_no_test_module_imports_another_test_module():

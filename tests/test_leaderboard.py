@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError, UnknownNameError
-from harness.plugins import PluginHost
-from harness.results import read_record
-from harness.table import table_from_records
-from harness.display import read_display_schema
-from leaderboard.tables import leaderboard_tables
+from escbench.harness.errors import ConfigError, UnknownNameError
+from escbench.harness.plugins import PluginHost
+from escbench.harness.results import read_record
+from escbench.harness.table import table_from_records
+from escbench.harness.display import read_display_schema
+from escbench.leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
 from results_data import ONLY_LEADERBOARD, make_results, markdown_cells, records_in, write_split
@@ -46,7 +46,7 @@ def test_best_value_is_bold_and_second_best_underlined_in_markdown(three_systems
 
 
 def table_markdown(table) -> str:
-    from leaderboard.renderers import MarkdownRenderer
+    from escbench.leaderboard.renderers import MarkdownRenderer
 
     return MarkdownRenderer().render(table)
 
@@ -140,7 +140,7 @@ def test_multi_split_view_groups_rows_per_split_and_ranks_within_each(host, tmp_
         winners = [r for r in members if table.emphasis(r, rouge) == "best"]
         best = max(members, key=lambda r: table.value(r, rouge))
         assert winners == [best]
-    from leaderboard.latex import LatexRenderer
+    from escbench.leaderboard.latex import LatexRenderer
 
     latex = LatexRenderer().render(table)
     assert r"Test set & System & B-4" in latex
@@ -149,7 +149,7 @@ def test_multi_split_view_groups_rows_per_split_and_ranks_within_each(host, tmp_
 
 
 def test_csv_and_json_keep_full_precision(three_systems):
-    from leaderboard.renderers import CsvRenderer, JsonRenderer
+    from escbench.leaderboard.renderers import CsvRenderer, JsonRenderer
 
     records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema())[0]
@@ -173,10 +173,10 @@ def test_run_table_without_schema_still_shows_every_column(three_systems):
 
 # -- bootstrap marks ------------------------------------------------------------------------
 def _corpus_scores(host, record_path: Path, metric: str):
-    from harness.scoring import build_metric
-    from harness.table import record_details
-    from harness.collect import read_samples
-    from leaderboard.significance import _samples
+    from escbench.harness.scoring import build_metric
+    from escbench.harness.table import record_details
+    from escbench.harness.collect import read_samples
+    from escbench.leaderboard.significance import _samples
 
     record = read_record(record_path)
     rows = read_samples(record_details(record, record_path))
@@ -184,8 +184,8 @@ def _corpus_scores(host, record_path: Path, metric: str):
 
 
 def test_significance_mark_follows_the_paired_bootstrap_against_the_runner_up(host, tmp_path):
-    from leaderboard.significance import MARK, annotate_uncertainty
-    from harness.resampling import paired_bootstrap
+    from escbench.leaderboard.significance import MARK, annotate_uncertainty
+    from escbench.harness.resampling import paired_bootstrap
 
     split = write_split(tmp_path / "data", "worries", dialogues=20)
     make_results(host, tmp_path / "a", [("oracle", {}), ("half", {})], splits=(str(split),))
@@ -213,7 +213,7 @@ def test_significance_mark_follows_the_paired_bootstrap_against_the_runner_up(ho
 
 
 def test_columns_that_cannot_be_resampled_are_named_in_a_note(three_systems, tmp_path):
-    from leaderboard.significance import annotate_uncertainty
+    from escbench.leaderboard.significance import annotate_uncertainty
 
     records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema())[0]
@@ -226,7 +226,7 @@ def test_columns_that_cannot_be_resampled_are_named_in_a_note(three_systems, tmp
 
 # -- LaTeX ----------------------------------------------------------------------------------
 def test_latex_is_a_complete_booktabs_table_that_compiles(three_systems, tmp_path):
-    from leaderboard.latex import LatexRenderer
+    from escbench.leaderboard.latex import LatexRenderer
 
     records, sources = records_in(three_systems)
     table = leaderboard_tables(records, sources, schema=read_display_schema(), second=True,
@@ -253,7 +253,7 @@ def test_latex_is_a_complete_booktabs_table_that_compiles(three_systems, tmp_pat
 
 
 def test_latex_escapes_every_special_character_in_names():
-    from leaderboard.latex import latex_escape
+    from escbench.leaderboard.latex import latex_escape
 
     assert latex_escape(r"r&d_50% #1 {x} ~ ^ \ $ < > |") == (
         r"r\&d\_50\% \#1 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{} \$ "
@@ -300,7 +300,7 @@ def test_leaderboard_command_without_records_fails_with_the_folder_named(tmp_pat
 
 
 def test_help_of_leaderboard_lists_the_new_options():
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "leaderboard", "--help"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "escbench.harness.cli", "leaderboard", "--help"], capture_output=True,
                           text=True, env={**__import__("os").environ, **ONLY_LEADERBOARD}, timeout=60)
     for option in ("--by-split", "--second", "--ci", "--significance", "--display", "--publish"):
         assert option in done.stdout

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.collect import attach_samples, collect_records
-from leaderboard.html import HtmlRenderer
-from harness.display import read_display_schema
-from leaderboard.tables import leaderboard_tables
+from escbench.harness.collect import attach_samples, collect_records
+from escbench.leaderboard.html import HtmlRenderer
+from escbench.harness.display import read_display_schema
+from escbench.leaderboard.tables import leaderboard_tables
 
 from page_dom import Dom, dump_dom, needs_chromium, run_in_frame
 from results_data import Hostile, make_results, results_host, write_split

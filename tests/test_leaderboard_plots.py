@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="plots need matplotlib (pip install matplotlib)")
 
-from harness.errors import ConfigError
-from harness.collect import collect_records
-from leaderboard.plots import bar_chart, sweep_chart, sweep_points
-from harness.display import read_display_schema, resolve_columns
-from leaderboard.tables import leaderboard_tables
+from escbench.harness.errors import ConfigError
+from escbench.harness.collect import collect_records
+from escbench.leaderboard.plots import bar_chart, sweep_chart, sweep_points
+from escbench.harness.display import read_display_schema, resolve_columns
+from escbench.leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
 from results_data import ONLY_LEADERBOARD, make_results, results_host

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import DataError
-from harness.display import read_display_schema
-from leaderboard.tables import leaderboard_tables
+from escbench.harness.errors import DataError
+from escbench.harness.display import read_display_schema
+from escbench.leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
 from results_data import ONLY_LEADERBOARD, make_results, records_in, write_split
@@ -45,7 +45,7 @@ def two_systems(host, tmp_path) -> Path:
 
 
 def _annotated(host, folder: Path):
-    from leaderboard.significance import annotate_uncertainty
+    from escbench.leaderboard.significance import annotate_uncertainty
 
     records, sources = records_in(folder)
     table = leaderboard_tables(records, sources, columns=["R-L", "B-4", "D-2"], schema=read_display_schema())[0]
@@ -102,7 +102,7 @@ def _strict_loads(text: str):
 
 
 def test_non_finite_scores_are_dashes_never_bold_and_json_stays_strict():
-    from leaderboard.renderers import JsonRenderer, MarkdownRenderer
+    from escbench.leaderboard.renderers import JsonRenderer, MarkdownRenderer
 
     records = [_record("alpha", METEOR=float("nan")), _record("beta", METEOR=float("inf")),
                _record("gamma", METEOR=30.0), _record("delta", METEOR=20.0)]
@@ -120,7 +120,7 @@ def test_non_finite_scores_are_dashes_never_bold_and_json_stays_strict():
 # -- 4. tidy exports ---------------------------------------------------------------------
 def test_multi_split_csv_is_long_form_with_numeric_values_and_a_wide_file_beside_it():
     pandas = pytest.importorskip("pandas")
-    from leaderboard.renderers import CsvRenderer, WideCsvRenderer
+    from escbench.leaderboard.renderers import CsvRenderer, WideCsvRenderer
 
     records = [_record("alpha", "one"), _record("beta", "one"), _record("alpha", "two")]
     tables = _tables(records, columns=["METEOR", "D-2"])
@@ -135,7 +135,7 @@ def test_multi_split_csv_is_long_form_with_numeric_values_and_a_wide_file_beside
 
 
 def test_json_has_one_shape_for_one_split_or_several():
-    from leaderboard.renderers import JsonRenderer
+    from escbench.leaderboard.renderers import JsonRenderer
 
     records = [_record("alpha", "one"), _record("alpha", "two")]
     one = _strict_loads(JsonRenderer().render(_tables(records, splits=["one"])[0]))
@@ -175,7 +175,7 @@ def _pdflatex(tmp_path: Path, body: str, options: str = "", packages: str = "boo
 
 
 def test_latex_keeps_every_character_and_compiles_names_starting_with_a_bracket(tmp_path):
-    from leaderboard.latex import LatexRenderer, latex_escape
+    from escbench.leaderboard.latex import LatexRenderer, latex_escape
 
     names = ["[baseline] model", "Café-naïve Ångström ß", "日本語モデル", "α-β ł 😀", "100% & #1 {x}_y"]
     escaped = [latex_escape(n) for n in names]
@@ -199,7 +199,7 @@ def _ci_table():
 
 
 def test_latex_width_option_makes_a_ci_table_fit_one_and_two_column_papers(tmp_path):
-    from leaderboard.latex import LatexRenderer
+    from escbench.leaderboard.latex import LatexRenderer
 
     table = _ci_table()
     code, log = _pdflatex(tmp_path, LatexRenderer().render(table))
@@ -214,7 +214,7 @@ def test_latex_width_option_makes_a_ci_table_fit_one_and_two_column_papers(tmp_p
 def test_latex_labels_are_unique_when_two_splits_share_a_title(tmp_path):
     import re
 
-    from leaderboard.latex import LatexRenderer
+    from escbench.leaderboard.latex import LatexRenderer
 
     records = [_record("alpha", "one"), _record("alpha", "two")]
     latex = LatexRenderer().render_many(_tables(records, title="Results"))
@@ -227,7 +227,7 @@ def test_latex_labels_are_unique_when_two_splits_share_a_title(tmp_path):
 def test_markdown_escapes_pipes_newlines_backticks_and_links():
     from markdown_it import MarkdownIt
 
-    from leaderboard.renderers import MarkdownRenderer
+    from escbench.leaderboard.renderers import MarkdownRenderer
 
     names = ["a|b", "two\nlines", "`code` *star* _under_", "[click](http://x.invalid)"]
     records = [_record(name, METEOR=40.0 - i) for i, name in enumerate(names)]
@@ -244,7 +244,7 @@ def test_markdown_escapes_pipes_newlines_backticks_and_links():
 def test_csv_text_cells_cannot_become_spreadsheet_formulas():
     import csv
 
-    from leaderboard.renderers import CsvRenderer, WideCsvRenderer
+    from escbench.leaderboard.renderers import CsvRenderer, WideCsvRenderer
 
     names = ["=HYPERLINK(\"http://x.invalid\")", "+1", "-cmd", "@SUM(A1)", "plain"]
     records = [_record(name, METEOR=-5.0 + i) for i, name in enumerate(names)]
@@ -261,7 +261,7 @@ def test_terminal_renderer_shows_bold_and_underline_on_a_tty(tmp_path):
     import pty
     import select
 
-    from leaderboard.renderers import TerminalRenderer
+    from escbench.leaderboard.renderers import TerminalRenderer
 
     table = _tables([_record("alpha", METEOR=3.0), _record("beta", METEOR=2.0), _record("gamma", METEOR=1.0)],
                     columns=["METEOR"], second=True)[0]
@@ -277,7 +277,7 @@ def test_terminal_renderer_shows_bold_and_underline_on_a_tty(tmp_path):
     leader, follower = pty.openpty()
     env = {**os.environ, **ONLY_LEADERBOARD, "COLUMNS": "120"}
     env.pop("NO_COLOR", None)
-    process = subprocess.Popen([sys.executable, "-m", "harness.cli", "leaderboard", str(folder), "--second",
+    process = subprocess.Popen([sys.executable, "-m", "escbench.harness.cli", "leaderboard", str(folder), "--second",
                                 "--columns", "METEOR"], stdout=follower, stderr=subprocess.PIPE, env=env)
     os.close(follower)
     output = b""
@@ -300,7 +300,7 @@ def test_terminal_renderer_shows_bold_and_underline_on_a_tty(tmp_path):
 
 # -- 9. tolerant and precise input -----------------------------------------------------------
 def test_unreadable_empty_and_future_schema_files_are_skipped_with_a_warning(tmp_path, capsys):
-    from harness.collect import collect_records
+    from escbench.harness.collect import collect_records
 
     (tmp_path / "good.json").write_text(json.dumps(_record("alpha")))
     (tmp_path / "truncated.json").write_text(json.dumps(_record("beta"))[:40])
@@ -323,7 +323,7 @@ def test_unreadable_empty_and_future_schema_files_are_skipped_with_a_warning(tmp
     (lambda r: r.update({"system": {"name": 7}}), "system.name"),
 ])
 def test_a_malformed_record_is_an_error_naming_the_file_and_field(tmp_path, edit, field):
-    from harness.collect import collect_records
+    from escbench.harness.collect import collect_records
 
     record = _record("alpha")
     edit(record)

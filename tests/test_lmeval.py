@@ -9,25 +9,25 @@ from pathlib import Path
 
 import pytest
 
-import plugins.lmeval as lmeval_plugin
-from harness.backends.hf import HFBackend
-from harness.cli import main
-from harness.errors import ConfigError, DataError
-from harness.plugins import get_host
-from harness.registry import Sample
-from harness.runner import find_split
-from harness.splits import load_split, read_split_spec
-from plugins.lmeval.export import example_part, split_documents
-from plugins.lmeval.prompts import dialogue_as_user_message, render_prompt
-from plugins.lmeval.results_import import read_lmeval_results
-from plugins.lmeval.task_functions import (
+import escbench.plugins.lmeval as lmeval_plugin
+from escbench.harness.backends.hf import HFBackend
+from escbench.harness.cli import main
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.plugins import get_host
+from escbench.harness.registry import Sample
+from escbench.harness.runner import find_split
+from escbench.harness.splits import load_split, read_split_spec
+from escbench.plugins.lmeval.export import example_part, split_documents
+from escbench.plugins.lmeval.prompts import dialogue_as_user_message, render_prompt
+from escbench.plugins.lmeval.results_import import read_lmeval_results
+from escbench.plugins.lmeval.task_functions import (
     METRIC_OF_COLUMN, add_prompts, aggregation_for, load_documents, prediction_text, process_results,
 )
-from plugins.metrics.bleu import Bleu
-from plugins.metrics.distinct import Distinct
-from harness.prompts import example_to_messages, read_prompt_template
-from harness.paths import resolve_project_path as resolve_prompt_path
-from plugins.systems.llama import DEFAULT_SYSTEM_PROMPT
+from escbench.plugins.metrics.bleu import Bleu
+from escbench.plugins.metrics.distinct import Distinct
+from escbench.harness.prompts import example_to_messages, read_prompt_template
+from escbench.harness.paths import resolve_project_path as resolve_prompt_path
+from escbench.plugins.systems.llama import DEFAULT_SYSTEM_PROMPT
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks" / "lm_eval"
 SPLIT_TASKS = {"esc_seed": "seed", "esc_esconv_test": "esconv_test", "esc_extes_test": "extes_test",
@@ -244,7 +244,7 @@ def test_distinct_counts_unique_ngrams_over_all_replies(host):
 
 
 def test_every_offline_column_equals_escbench_scoring(host):
-    from harness.scoring import score_samples
+    from escbench.harness.scoring import score_samples
 
     expected = score_samples(samples(), [("rouge-l", {}), ("toxicity-lexicon", {})], host.metrics).scores
     for column, value in expected.items():
@@ -335,9 +335,9 @@ def test_other_json_files_are_not_lm_eval_results(tmp_path):
 
 
 def test_leaderboard_collects_lm_eval_results_beside_escbench_records(seed_export, tmp_path, host):
-    from harness.results import SCHEMA
-    from harness.collect import collect_records
-    from leaderboard.tables import leaderboard_tables
+    from escbench.harness.results import SCHEMA
+    from escbench.harness.collect import collect_records
+    from escbench.leaderboard.tables import leaderboard_tables
 
     folder = tmp_path / "results"
     write_json(folder / "lm" / "results_2026.json", lmeval_results(seed_export.parent))

@@ -12,11 +12,11 @@ import sys
 
 import pytest
 
-import plugins.lmeval as lmeval_plugin
-from harness.cli import main
-from harness.models import resolve_model
-from harness.plugins import get_host
-from plugins.lmeval.task_functions import METRIC_OF_COLUMN
+import escbench.plugins.lmeval as lmeval_plugin
+from escbench.harness.cli import main
+from escbench.harness.models import resolve_model
+from escbench.harness.plugins import get_host
+from escbench.plugins.lmeval.task_functions import METRIC_OF_COLUMN
 
 from conftest import REPO, run_cli
 
@@ -80,7 +80,7 @@ def test_lm_eval_scores_the_same_examples(runs):
 
 @pytest.mark.slow
 def test_lm_eval_prompts_are_escbenchs_prompts(runs):
-    from harness.backends.hf import HFBackend
+    from escbench.harness.backends.hf import HFBackend
 
     backend = HFBackend(model=str(runs["model"]), dtype="float32", device="cpu").load()
     for sample in lmeval_samples(runs):
@@ -105,7 +105,7 @@ def test_every_score_column_equals_escbench_run(runs):
 
 @pytest.mark.slow
 def test_leaderboard_reads_the_lm_eval_run_as_a_record_of_the_same_examples(runs):
-    from harness.collect import collect_records
+    from escbench.harness.collect import collect_records
 
     records, _ = collect_records([runs["root"] / "escbench", runs["root"] / "lmeval"])
     by_name = {record["system"]["name"]: record for record in records}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from harness.data import Dialogue, Turn
-from harness.errors import ConfigError, DataError, UnknownStrategyError
-from harness.loaders import LoadResult, Reject, load_dialogues, write_jsonl
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.harness.data import Dialogue, Turn
+from escbench.harness.errors import ConfigError, DataError, UnknownStrategyError
+from escbench.harness.loaders import LoadResult, Reject, load_dialogues, write_jsonl
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loaders"
 

@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from harness.errors import ConfigError
-from harness.registry import Sample
-from plugins.metrics.bleu import Bleu, bleu_counts, bleu_from_counts
-from plugins.metrics.synthetic import reply_pairs
-from plugins.metrics.tokenize import tokenize
+from escbench.harness.errors import ConfigError
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics.bleu import Bleu, bleu_counts, bleu_from_counts
+from escbench.plugins.metrics.synthetic import reply_pairs
+from escbench.plugins.metrics.tokenize import tokenize
 
 
 def nltk_corpus_bleu(hypotheses, references, max_n=4):

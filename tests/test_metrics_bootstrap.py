@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.errors import ConfigError
-from harness.registry import Sample
-from harness.resampling import MeanScores
-from plugins.metrics.bleu import Bleu
-from harness.resampling import confidence_intervals, paired_bootstrap, resampled_indices
-from plugins.metrics.rouge import RougeL
-from plugins.metrics.synthetic import reply_pairs
+from escbench.harness.errors import ConfigError
+from escbench.harness.registry import Sample
+from escbench.harness.resampling import MeanScores
+from escbench.plugins.metrics.bleu import Bleu
+from escbench.harness.resampling import confidence_intervals, paired_bootstrap, resampled_indices
+from escbench.plugins.metrics.rouge import RougeL
+from escbench.plugins.metrics.synthetic import reply_pairs
 
 
 def test_resampling_is_seeded_and_draws_with_replacement():

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.registry import Sample
-from plugins.metrics import compiled
-from plugins.metrics import meteor as meteor_module
-from plugins.metrics.extrema import Extrema, extrema_vectors
-from plugins.metrics.meteor import Meteor
-from plugins.metrics.synthetic import reply_pairs
-from plugins.metrics.tokenize import tokenize
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics import compiled
+from escbench.plugins.metrics import meteor as meteor_module
+from escbench.plugins.metrics.extrema import Extrema, extrema_vectors
+from escbench.plugins.metrics.meteor import Meteor
+from escbench.plugins.metrics.synthetic import reply_pairs
+from escbench.plugins.metrics.tokenize import tokenize
 
 
 # -- the cache mechanics ---------------------------------------------------------
@@ -96,14 +96,14 @@ def test_string_index_agrees_with_a_dict():
 # -- METEOR's tables against NLTK ------------------------------------------------
 @pytest.fixture(scope="module")
 def nltk_wordnet():
-    from plugins.metrics.wordnet import load_wordnet
+    from escbench.plugins.metrics.wordnet import load_wordnet
 
     return load_wordnet()
 
 
 @pytest.fixture(scope="module")
 def tables():
-    from plugins.metrics.wordnet_tables import load_tables
+    from escbench.plugins.metrics.wordnet_tables import load_tables
 
     return load_tables()
 
@@ -193,7 +193,7 @@ def test_extrema_from_the_compiled_cache_equals_a_direct_glove_computation():
         expected.append(float(np.dot(a, b) / norms) * 100 if norms > 0 else 0.0)
     result = Extrema().compute([Sample(str(i), h, r) for i, (h, r) in enumerate(texts)])
     assert result.per_sample["Extrema"] == pytest.approx(expected, rel=0, abs=1e-10)
-    from plugins.metrics.vectors import load_vectors
+    from escbench.plugins.metrics.vectors import load_vectors
 
     vectors = load_vectors()
     assert isinstance(vectors.table_with_padding, np.memmap)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.errors import ConfigError
-from harness.registry import Sample
-from plugins.metrics.distinct import Distinct
+from escbench.harness.errors import ConfigError
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics.distinct import Distinct
 
 
 def samples_of(*predictions):

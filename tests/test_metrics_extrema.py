@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from harness.errors import MetricUnavailableError
-from harness.registry import Sample
-from plugins.metrics.extrema import Extrema, extrema_vector, extrema_vectors
-from plugins.metrics.vectors import load_vectors
+from escbench.harness.errors import MetricUnavailableError
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics.extrema import Extrema, extrema_vector, extrema_vectors
+from escbench.plugins.metrics.vectors import load_vectors
 
 VECTORS = {"good": [1.0, -2.0, 0.5], "day": [0.5, 1.0, -1.0], "bad": [-1.0, 2.0, 0.5],
            "night": [0.25, 0.5, 2.0]}

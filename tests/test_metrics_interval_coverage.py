@@ -1,4 +1,4 @@
-"""Coverage of the 95% intervals of harness.resampling, by simulation.
+"""Coverage of the 95% intervals of escbench.harness.resampling, by simulation.
 
 Each case draws many corpora from a population whose true value is known independently of
 escbench (a mean from the distribution's formula, Distinct-n by Monte Carlo with Python sets,
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.resampling import MeanScores
-from plugins.metrics.bleu import BleuScores, bleu_counts
-from harness.resampling import confidence_intervals, paired_bootstrap
-from plugins.metrics.distinct import DistinctScores
+from escbench.harness.resampling import MeanScores
+from escbench.plugins.metrics.bleu import BleuScores, bleu_counts
+from escbench.harness.resampling import confidence_intervals, paired_bootstrap
+from escbench.plugins.metrics.distinct import DistinctScores
 
 VOCABULARY = 300
 _WEIGHTS = 1 / np.arange(1, VOCABULARY + 1) ** 1.1

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss_kappa
 
-from harness.errors import DataError
-from harness.agreement import fleiss_kappa, ratings_to_table
+from escbench.harness.errors import DataError
+from escbench.harness.agreement import fleiss_kappa, ratings_to_table
 
 
 def test_hand_worked_value():

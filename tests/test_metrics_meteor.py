@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import MetricUnavailableError
-from harness.registry import Sample
-from plugins.metrics import wordnet as wordnet_setup
-from plugins.metrics.meteor import Meteor, meteor
-from plugins.metrics.synthetic import reply_pairs
-from plugins.metrics.tokenize import tokenize
+from escbench.harness.errors import MetricUnavailableError
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics import wordnet as wordnet_setup
+from escbench.plugins.metrics.meteor import Meteor, meteor
+from escbench.plugins.metrics.synthetic import reply_pairs
+from escbench.plugins.metrics.tokenize import tokenize
 
 
 @pytest.fixture(scope="module")

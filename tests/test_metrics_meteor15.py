@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from harness.errors import MetricUnavailableError
-from harness.registry import Sample
-from plugins.metrics import meteor15
-from plugins.metrics.meteor15 import Meteor15
+from escbench.harness.errors import MetricUnavailableError
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics import meteor15
+from escbench.plugins.metrics.meteor15 import Meteor15
 
 needs_java = pytest.mark.skipif(
     shutil.which("java") is None or importlib.util.find_spec("pycocoevalcap") is None,
@@ -48,7 +48,7 @@ def test_scores_segments_and_the_corpus_aggregate():
 def test_equals_pycocoevalcaps_own_meteor_wrapper_on_the_same_pairs():
     from pycocoevalcap.meteor.meteor import Meteor as CocoMeteor
 
-    from plugins.metrics.synthetic import reply_pairs
+    from escbench.plugins.metrics.synthetic import reply_pairs
 
     pairs = reply_pairs(25, seed=4) + [("the cat sat on the mat", "a cat was sitting on the mat")]
     ours = Meteor15().score([Sample(str(i), h, r) for i, (h, r) in enumerate(pairs)])

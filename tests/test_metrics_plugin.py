@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-import plugins.metrics
-from harness.plugins import PluginHost
-from harness.registry import Metric, MetricResult, Sample
-from harness.scoring import default_metric_names, score_samples
+import escbench.plugins.metrics
+from escbench.harness.plugins import PluginHost
+from escbench.harness.registry import Metric, MetricResult, Sample
+from escbench.harness.scoring import default_metric_names, score_samples
 
 OFFLINE_DEFAULTS = {"meteor", "bleu", "rouge-l", "extrema", "distinct", "toxicity-lexicon", "strategy"}
 
@@ -17,7 +17,7 @@ OFFLINE_DEFAULTS = {"meteor", "bleu", "rouge-l", "extrema", "distinct", "toxicit
 @pytest.fixture(scope="module")
 def host():
     host = PluginHost(load_entry_points=False)
-    host.register(plugins.metrics, name="metrics")
+    host.register(escbench.plugins.metrics, name="metrics")
     return host
 
 
@@ -41,7 +41,7 @@ def test_paper_columns_are_reported(host):
 
 
 def test_importing_the_plugin_loads_no_heavy_library():
-    code = ("import sys, plugins.metrics; "
+    code = ("import sys, escbench.plugins.metrics; "
             "print(sorted(m for m in ('nltk', 'gensim', 'torch', 'transformers', 'pyarrow') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -50,7 +50,7 @@ def test_importing_the_plugin_loads_no_heavy_library():
 
 def test_setup_arranges_wordnet_and_reports(tmp_path, monkeypatch):
     monkeypatch.setenv("ESCBENCH_CACHE", str(tmp_path))
-    done = dict(plugins.metrics.setup_resources(force=False))
+    done = dict(escbench.plugins.metrics.setup_resources(force=False))
     assert "copied" in done["WordNet (meteor)"]
     assert (tmp_path / "nltk_data" / "corpora" / "wordnet" / "lexnames").is_file()
     assert set(done) == {"GloVe 6B 50d", "Java (meteor-1.5)", "WordNet (meteor)"}

@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-from harness.registry import Sample
-from plugins.metrics.rouge import RougeL, lcs_length, rouge_l
-from plugins.metrics.synthetic import reply_pairs
-from plugins.metrics.tokenize import tokenize
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics.rouge import RougeL, lcs_length, rouge_l
+from escbench.plugins.metrics.synthetic import reply_pairs
+from escbench.plugins.metrics.tokenize import tokenize
 
 
 def test_hand_worked_value():

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.errors import MetricNotApplicableError
+from escbench.harness.errors import MetricNotApplicableError
 
-from harness.registry import Sample
-from plugins.metrics.strategy import StrategyAccuracy, macro_f1
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics.strategy import StrategyAccuracy, macro_f1
 
 
 def labelled(pairs):
@@ -78,8 +78,8 @@ def test_extes_predictions_on_an_esconv_split_go_through_the_documented_mapping(
 def test_the_shipped_mapping_covers_every_extes_strategy_with_esconv_names():
     import yaml
 
-    from harness.catalogs import load_strategy_catalog
-    from harness.paths import CATALOGS_DIR
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.harness.paths import CATALOGS_DIR
 
     raw = yaml.safe_load((CATALOGS_DIR / "strategies-esconv.yaml").read_text())
     mapping = raw["mapped_from"]["extes"]

@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from plugins.metrics.synthetic import reply_pairs
-from plugins.metrics.tokenize import reference_tokenize, tokenize
+from escbench.plugins.metrics.synthetic import reply_pairs
+from escbench.plugins.metrics.tokenize import reference_tokenize, tokenize
 
 
 @pytest.mark.parametrize("text, tokens", [

@@ -6,12 +6,12 @@ import time
 
 import pytest
 
-from harness.errors import ConfigError, MetricUnavailableError
+from escbench.harness.errors import ConfigError, MetricUnavailableError
 from local_http import Answer, Request, RoutedServer
-from harness.registry import Sample
-from plugins.metrics.detox import detoxify_attributes
-from plugins.metrics.lexicon import lexicon_scores, load_lexicon
-from plugins.metrics.toxicity import DetoxifyToxicity, LexiconToxicity, PerspectiveToxicity
+from escbench.harness.registry import Sample
+from escbench.plugins.metrics.detox import detoxify_attributes
+from escbench.plugins.metrics.lexicon import lexicon_scores, load_lexicon
+from escbench.plugins.metrics.toxicity import DetoxifyToxicity, LexiconToxicity, PerspectiveToxicity
 
 KEY = "test-key-8f3a91c2e7"
 ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "PROFANITY", "THREAT")
@@ -112,7 +112,7 @@ def test_when_every_text_is_refused_the_metric_fails_instead_of_scoring_zero(env
 
 
 def test_a_detoxify_class_the_checkpoint_lacks_is_absent_not_zero():
-    from plugins.metrics.toxicity import counted_scores
+    from escbench.plugins.metrics.toxicity import counted_scores
 
     # A checkpoint with only two classes: the other four attributes have no column.
     rows = detoxify_attributes({"toxicity": [0.2, 0.6], "insult": [0.1, 0.3]}, 2)

@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 
-from harness.models import HASH_MEMO, describe_model
+from escbench.harness.models import HASH_MEMO, describe_model
 
 
 def _folder(tmp_path, weights: bytes):

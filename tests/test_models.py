@@ -1,4 +1,4 @@
-"""harness.models: finding the embedded GGUF, converting it once, resolving model specs offline."""
+"""escbench.harness.models: finding the embedded GGUF, converting it once, resolving model specs offline."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.models import (
+from escbench.harness.errors import ConfigError
+from escbench.harness.models import (
     EMBEDDED_FILE,
     MARKER_FILE,
     convert_gguf,

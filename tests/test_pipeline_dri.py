@@ -5,11 +5,11 @@ import json
 from pathlib import Path
 
 from fake_openai_server import Faults, FakeServer, FakeTeacher
-from harness.catalogs import load_strategy_catalog
-from harness.loaders import load_dialogues
-from plugins.chatpal.augment import load_posts
-from plugins.chatpal.dri import choose_turns
-from harness.cli import main
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.harness.loaders import load_dialogues
+from escbench.plugins.chatpal.augment import load_posts
+from escbench.plugins.chatpal.dri import choose_turns
+from escbench.harness.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "tasks" / "seed" / "seed_dialogues.json"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from fake_openai_server import Faults, FakeServer, FakeTeacher
-from harness.catalogs import load_scenes
-from harness.loaders import load_dialogues
-from plugins.chatpal.expand import load_weights, scene_quotas, select_scenes
-from harness.cli import main
+from escbench.harness.catalogs import load_scenes
+from escbench.harness.loaders import load_dialogues
+from escbench.plugins.chatpal.expand import load_weights, scene_quotas, select_scenes
+from escbench.harness.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 FOUR_SCENES = "Academic Stress,Caregiver Support,Anxiety and Panic,Career Transitions"
@@ -97,7 +97,7 @@ def _resume_args(server_url: str, out: Path) -> list[str]:
 
 def _run_expand_process(server_url: str, out: Path) -> subprocess.Popen:
     args = _resume_args(server_url, out)
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-m", "escbench.harness.cli", *args], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

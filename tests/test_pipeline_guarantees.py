@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fake_openai_server import Faults, FakeServer, FakeTeacher, fingerprint
-from harness.cli import main
-from harness.loaders import load_dialogues
+from escbench.harness.cli import main
+from escbench.harness.loaders import load_dialogues
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "tasks" / "seed" / "seed_dialogues.json"
@@ -136,7 +136,7 @@ def test_a_permanent_400_is_its_own_reason_is_not_resent_and_later_iterations_ru
 def test_a_second_run_into_the_same_folder_is_refused_naming_the_holder(tmp_path, capsys):
     out = tmp_path / "out"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from harness.folder_lock import FolderLock; "
+        [sys.executable, "-c", "import sys, time; from escbench.harness.folder_lock import FolderLock; "
          f"lock = FolderLock({str(out)!r}, 'escbench dri (the first run)').acquire(); print('held', flush=True); time.sleep(60)"],
         cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from plugins.chatpal.dedup import DuplicateIndex, choose_bands, jaccard, shingles
-from plugins.chatpal.dri import parse_replies
-from plugins.chatpal.extract import NoJSONFound, extract_json
-from plugins.chatpal.qa import QAOptions, check_dialogue
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.plugins.chatpal.dedup import DuplicateIndex, choose_bands, jaccard, shingles
+from escbench.plugins.chatpal.dri import parse_replies
+from escbench.plugins.chatpal.extract import NoJSONFound, extract_json
+from escbench.plugins.chatpal.qa import QAOptions, check_dialogue
 
 CATALOG = load_strategy_catalog("extes")
 OPTIONS = QAOptions(catalog=CATALOG, min_turns=4, max_turns=10)

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from harness.loaders import load_dialogues
-from harness.paths import TASKS_DIR
-from plugins.chatpal.prompts import turn_to_extes
-from plugins.chatpal.qa import REASONS, QAOptions, check_dialogue
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.harness.loaders import load_dialogues
+from escbench.harness.paths import TASKS_DIR
+from escbench.plugins.chatpal.prompts import turn_to_extes
+from escbench.plugins.chatpal.qa import REASONS, QAOptions, check_dialogue
 
 CATALOG = load_strategy_catalog("extes")
 OPTIONS = QAOptions(catalog=CATALOG, min_turns=4, max_turns=20)

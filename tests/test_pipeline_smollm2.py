@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from escbench.harness.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = [{"id": "tiny-1", "scene": "Academic Stress", "description": "A student dreads tomorrow's exam.",
@@ -36,7 +36,7 @@ def served_url(process: subprocess.Popen, timeout_s: float = 300) -> str:
 def test_expand_dri_and_stats_run_against_smollm2_served_locally(tmp_path):
     seeds = tmp_path / "seeds.json"
     seeds.write_text(json.dumps(SEED))
-    server = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", "--model", "smollm2",
+    server = subprocess.Popen([sys.executable, "-m", "escbench.harness.cli", "serve", "--model", "smollm2",
                                "--served-name", "teacher", "--port", "0"], cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from harness.data import Dialogue, Turn
-from harness.cli import main
-from plugins.chatpal.stats import Abbreviations, compute_stats, merged_strategies, phase_of, transition_table
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.harness.data import Dialogue, Turn
+from escbench.harness.cli import main
+from escbench.plugins.chatpal.stats import Abbreviations, compute_stats, merged_strategies, phase_of, transition_table
 
 EV, RS, SO, AFF = "Emotional Validation", "Reflective Statements", "Suggest Options", "Affirmation"
 

@@ -7,12 +7,12 @@ import time
 import pytest
 
 from fake_openai_server import Faults, FakeServer, FakeTeacher
-from harness.backends.openai import BackendSettingError, OpenAIBackend, run_coroutine
-from harness.errors import ConfigError
-from plugins.chatpal.journal import Journal
-from plugins.chatpal.pricing import Price, PriceTable
-from plugins.chatpal.ratelimit import RateLimiter
-from plugins.chatpal.teacher import Teacher, TeacherRequest, TeacherSettings
+from escbench.harness.backends.openai import BackendSettingError, OpenAIBackend, run_coroutine
+from escbench.harness.errors import ConfigError
+from escbench.plugins.chatpal.journal import Journal
+from escbench.plugins.chatpal.pricing import Price, PriceTable
+from escbench.plugins.chatpal.ratelimit import RateLimiter
+from escbench.plugins.chatpal.teacher import Teacher, TeacherRequest, TeacherSettings
 
 
 def requests(count: int, prefix: str = "q") -> list[TeacherRequest]:

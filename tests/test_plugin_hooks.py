@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import hookimpl
-from harness.plugins import PluginHost
+from escbench.harness import hookimpl
+from escbench.harness.plugins import PluginHost
 
 
 def _recorder(label, calls, **marker):

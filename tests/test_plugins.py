@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from harness import hookimpl
-from harness.errors import ConfigError, UnknownNameError
-from harness.plugins import PluginHost
+from escbench.harness import hookimpl
+from escbench.harness.errors import ConfigError, UnknownNameError
+from escbench.harness.plugins import PluginHost
 
 from conftest import run_cli
 

@@ -1,13 +1,13 @@
-"""One prefill per dialogue (harness.backends.prefix_sharing) and load-aware threads."""
+"""One prefill per dialogue (escbench.harness.backends.prefix_sharing) and load-aware threads."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 import pytest
 
-from harness.backends.prefix_sharing import plan, prefix_cache_order, supports
-from harness.errors import ConfigError
-from harness.threads import choose_threads
+from escbench.harness.backends.prefix_sharing import plan, prefix_cache_order, supports
+from escbench.harness.errors import ConfigError
+from escbench.harness.threads import choose_threads
 
 
 def test_plan_rides_prefixes_on_the_longest_prompt_and_extends_shared_prefixes():
@@ -75,12 +75,12 @@ def test_bad_thread_setting_names_the_variable():
 
 @pytest.mark.slow
 def test_shared_prefill_gives_the_per_example_greedy_outputs_on_seed_dialogues():
-    from harness.backends.prefix_sharing import plan as plan_prompts
-    from harness.paths import TASKS_DIR
-    from harness.registry import GenerationSettings
-    from harness.splits import load_split, read_split_spec
-    from harness.prompts import example_to_messages
-    from plugins.systems.llama import LlamaSystem
+    from escbench.harness.backends.prefix_sharing import plan as plan_prompts
+    from escbench.harness.paths import TASKS_DIR
+    from escbench.harness.registry import GenerationSettings
+    from escbench.harness.splits import load_split, read_split_spec
+    from escbench.harness.prompts import example_to_messages
+    from escbench.plugins.systems.llama import LlamaSystem
 
     examples = load_split(read_split_spec(TASKS_DIR / "splits" / "seed.yaml"), partition="test").examples
     dialogues = sorted({e.dialogue_id for e in examples})[:3]

@@ -28,7 +28,7 @@ def _cache_lines(out) -> list[dict]:
 
 
 def test_killed_run_resumes_from_the_cache(tmp_path):
-    command = [sys.executable, "-m", "harness.cli", *ARGS, "--out", str(tmp_path)]
+    command = [sys.executable, "-m", "escbench.harness.cli", *ARGS, "--out", str(tmp_path)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     while time.time() < deadline and len(_cache_lines(tmp_path)) < 4 and process.poll() is None:

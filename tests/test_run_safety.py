@@ -10,12 +10,12 @@ import textwrap
 
 import pytest
 
-from harness.cli import build_parser, build_run_config
-from harness.errors import ConfigError
-from harness.plugins import PluginHost
-from harness.registry import GenerationSettings
-from harness.runner import RunConfig, run
-from harness.strict_json import dumps_strict, non_finite_paths
+from escbench.harness.cli import build_parser, build_run_config
+from escbench.harness.errors import ConfigError
+from escbench.harness.plugins import PluginHost
+from escbench.harness.registry import GenerationSettings
+from escbench.harness.runner import RunConfig, run
+from escbench.harness.strict_json import dumps_strict, non_finite_paths
 
 from conftest import REPO, run_cli
 
@@ -80,7 +80,7 @@ def test_a_second_run_on_the_same_folder_is_refused_naming_folder_and_process(tm
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys
-            from harness.folder_lock import FolderLock
+            from escbench.harness.folder_lock import FolderLock
             with FolderLock({str(out)!r}, "escbench run --out busy (the first one)"):
                 print("held", flush=True)
                 sys.stdin.readline()

@@ -5,14 +5,14 @@ import json
 
 import pytest
 
-from harness import hookimpl
-from harness.cache import GenerationCache, generation_key
-from harness.data import Example, Turn
-from harness.errors import MetricNotApplicableError, MetricUnavailableError, SystemUnavailableError
-from harness.plugins import PluginHost
-from harness.registry import Generation, GenerationSettings, MetricResult
-from harness.results import read_record
-from harness.runner import RunConfig, run
+from escbench.harness import hookimpl
+from escbench.harness.cache import GenerationCache, generation_key
+from escbench.harness.data import Example, Turn
+from escbench.harness.errors import MetricNotApplicableError, MetricUnavailableError, SystemUnavailableError
+from escbench.harness.plugins import PluginHost
+from escbench.harness.registry import Generation, GenerationSettings, MetricResult
+from escbench.harness.results import read_record
+from escbench.harness.runner import RunConfig, run
 
 
 class Unreachable:

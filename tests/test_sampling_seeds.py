@@ -1,13 +1,13 @@
 """Sampled decoding is reproducible per example: independent of batch size, batch composition
-and of resuming (harness.seeding)."""
+and of resuming (escbench.harness.seeding)."""
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from harness.registry import GenerationSettings
-from harness.seeding import example_seed, per_row_sampler
+from escbench.harness.registry import GenerationSettings
+from escbench.harness.seeding import example_seed, per_row_sampler
 
 
 def test_example_seeds_are_stable_distinct_and_in_range():
@@ -48,7 +48,7 @@ CONVERSATIONS = [
 
 @pytest.mark.slow
 def test_sampled_output_does_not_depend_on_batch_size_or_composition():
-    from harness.backends.hf import HFBackend
+    from escbench.harness.backends.hf import HFBackend
 
     backend = HFBackend(device="cpu").load()
 
@@ -66,8 +66,8 @@ def test_sampled_output_does_not_depend_on_batch_size_or_composition():
 
 @pytest.mark.slow
 def test_a_resumed_sampled_run_equals_an_uninterrupted_one(tmp_path):
-    from harness.plugins import PluginHost
-    from harness.runner import RunConfig, run
+    from escbench.harness.plugins import PluginHost
+    from escbench.harness.runner import RunConfig, run
 
     host = PluginHost()
     settings = GenerationSettings(do_sample=True, temperature=1.0, top_p=0.9, max_new_tokens=10, seed=3, batch_size=3)

@@ -9,8 +9,8 @@ import json
 import jsonschema
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from plugins.chatpal.schemas import SchemaOptions, dialogue_schema, replies_schema
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.plugins.chatpal.schemas import SchemaOptions, dialogue_schema, replies_schema
 
 SCENE = "Academic Stress"
 STRATEGY = "Reflective Statements"  # a name of tasks/catalogs/strategies-extes.yaml
@@ -107,8 +107,8 @@ def test_the_xgrammar_matcher_of_the_extended_schema_refuses_broken_dialogues(ca
     xgr = pytest.importorskip("xgrammar")
     from transformers import AutoTokenizer
 
-    from harness.backends.constrained import compiled_grammar
-    from harness.models import embedded_model_dir
+    from escbench.harness.backends.constrained import compiled_grammar
+    from escbench.harness.models import embedded_model_dir
 
     folder = embedded_model_dir()
     if not (folder / "tokenizer.json").is_file():

@@ -5,10 +5,10 @@ from collections import Counter
 
 import pytest
 
-from harness.catalogs import esconv_covered_scenes, load_scenes, load_strategy_catalog
-from harness.loaders import load_dialogues
-from harness.paths import TASKS_DIR
-from harness.splits import load_split, read_split_spec
+from escbench.harness.catalogs import esconv_covered_scenes, load_scenes, load_strategy_catalog
+from escbench.harness.loaders import load_dialogues
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.splits import load_split, read_split_spec
 
 SEEDS = TASKS_DIR / "seed" / "seed_dialogues.json"
 SEED_SPLIT = TASKS_DIR / "splits" / "seed.yaml"

@@ -15,9 +15,9 @@ import openai
 import pytest
 
 from conftest import REPO, run_cli
-from harness.backends.openai import OpenAIBackend
-from harness.registry import Generation, GenerationSettings
-from harness.serve import ChatServer, system_responder
+from escbench.harness.backends.openai import OpenAIBackend
+from escbench.harness.registry import Generation, GenerationSettings
+from escbench.harness.serve import ChatServer, system_responder
 
 
 class EchoSystem:
@@ -214,7 +214,7 @@ def test_serve_command_refuses_a_repetition_penalty_for_a_system():
 
 
 def _start_serve(*args: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", *args, "--port", "0"], cwd=REPO,
+    process = subprocess.Popen([sys.executable, "-m", "escbench.harness.cli", "serve", *args, "--port", "0"], cwd=REPO,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     line_box = []
     reader = threading.Thread(target=lambda: line_box.append(process.stdout.readline()), daemon=True)

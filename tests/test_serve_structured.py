@@ -10,11 +10,11 @@ import threading
 import openai
 import pytest
 
-from harness.backends.hf import HFBackend
-from harness.errors import ConfigError
-from harness.registry import Generation, GenerationSettings
-from harness.serve import ChatServer, backend_responder, system_responder
-from harness.structured import response_format, schema_from_response_format
+from escbench.harness.backends.hf import HFBackend
+from escbench.harness.errors import ConfigError
+from escbench.harness.registry import Generation, GenerationSettings
+from escbench.harness.serve import ChatServer, backend_responder, system_responder
+from escbench.harness.structured import response_format, schema_from_response_format
 
 SCHEMA = {"type": "object", "properties": {"mood": {"type": "string", "enum": ["calm", "tense"]}},
           "required": ["mood"], "additionalProperties": False}
@@ -102,7 +102,7 @@ def test_response_format_kinds_map_to_schemas():
 
 
 def test_a_schema_without_xgrammar_is_a_config_error_with_the_install_command(monkeypatch):
-    from harness.backends import constrained
+    from escbench.harness.backends import constrained
 
     monkeypatch.setitem(sys.modules, "xgrammar", None)  # import xgrammar now raises ImportError
     with pytest.raises(ConfigError, match="pip install --no-deps xgrammar"):
@@ -113,9 +113,9 @@ def test_a_schema_without_xgrammar_is_a_config_error_with_the_install_command(mo
 def test_smollm2_served_with_a_dialogue_schema_writes_json_matching_it():
     jsonschema = pytest.importorskip("jsonschema")
     pytest.importorskip("xgrammar")
-    from harness.backends import constrained
-    from harness.catalogs import load_strategy_catalog
-    from plugins.chatpal.schemas import dialogue_schema
+    from escbench.harness.backends import constrained
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.plugins.chatpal.schemas import dialogue_schema
 
     schema = dialogue_schema(load_strategy_catalog("extes"), "Academic Stress", 2, 4)
     backend = HFBackend("smollm2").load()
@@ -141,7 +141,7 @@ def test_without_xgrammar_the_server_answers_400_with_the_install_command(monkey
 
     class NeedsGrammar(RecordingModel):
         def generate(self, conversations, settings, stop=None, progress=None, schemas=None):
-            from harness.backends import constrained
+            from escbench.harness.backends import constrained
 
             constrained.logits_processors(TinyModel(), object(), schemas, False, 1.0)
             return super().generate(conversations, settings, stop, progress, schemas)

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from harness.catalogs import esconv_covered_scenes, load_scenes
-from harness.errors import ConfigError, DataError
-from harness.paths import TASKS_DIR
-from harness.splits import load_split, partition_of, read_split_spec
+from escbench.harness.catalogs import esconv_covered_scenes, load_scenes
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.splits import load_split, partition_of, read_split_spec
 
 
 def _write_extes(path, n_dialogues: int, scenes: list[str]) -> None:

@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 import yaml
 
-from harness.cli import main
-from harness.paths import TASKS_DIR
+from escbench.harness.cli import main
+from escbench.harness.paths import TASKS_DIR
 from scripted_openai import Reply, ScriptedServer, completion
 
 SCENE = "Academic Stress"
@@ -132,9 +132,9 @@ def test_augesc_requests_ask_for_unlabelled_dialogues_without_a_scene(tmp_path):
 
 
 def test_the_ask_expert_expert_step_asks_for_its_four_answers_as_json():
-    from harness.data import Example, Turn
-    from harness.registry import GenerationSettings
-    from plugins.systems.ask_expert import AskExpertSystem
+    from escbench.harness.data import Example, Turn
+    from escbench.harness.registry import GenerationSettings
+    from escbench.plugins.systems.ask_expert import AskExpertSystem
 
     example = Example(dialogue_id="d1", turn_index=1, reference="r", scene=SCENE, description="",
                       context=(Turn("user", "I failed my exam after studying every night."),))
@@ -164,7 +164,7 @@ def test_the_ask_expert_expert_step_asks_for_its_four_answers_as_json():
 
 
 def test_expert_advice_cut_short_keeps_its_complete_fields():
-    from plugins.systems.expert_advice import advice_lines
+    from escbench.plugins.systems.expert_advice import advice_lines
 
     cut = '{"Feeling": "tired \\"and\\" sad", "Cause": "exams", "Strategy": "Affirmation", "Advice": "tell them th'
     assert advice_lines(cut) == 'Feeling: tired "and" sad\nCause: exams\nStrategy: Affirmation'

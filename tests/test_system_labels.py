@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import hookimpl
-from harness.cli import build_parser, build_run_config
-from harness.errors import ConfigError
-from harness.plugins import PluginHost
-from harness.registry import Generation, system_display
-from harness.collect import collect_records
-from leaderboard.tables import leaderboard_tables
+from escbench.harness import hookimpl
+from escbench.harness.cli import build_parser, build_run_config
+from escbench.harness.errors import ConfigError
+from escbench.harness.plugins import PluginHost
+from escbench.harness.registry import Generation, system_display
+from escbench.harness.collect import collect_records
+from escbench.leaderboard.tables import leaderboard_tables
 
 from conftest import run_cli
 from results_data import ONLY_LEADERBOARD, make_results, results_host
@@ -25,12 +25,12 @@ TABLE_5 = ["ChatGPT", "Ask-Expert", "LLaMA", "AugESC", "AugESC+DRI", "ChatPal w/
 
 
 def test_the_seven_systems_declare_the_papers_names_in_table_5_order():
-    import plugins.chatpal
-    import plugins.systems
+    import escbench.plugins.chatpal
+    import escbench.plugins.systems
 
     host = PluginHost(load_entry_points=False)
-    host.register(plugins.systems, name="systems")
-    host.register(plugins.chatpal, name="chatpal")
+    host.register(escbench.plugins.systems, name="systems")
+    host.register(escbench.plugins.chatpal, name="chatpal")
     declared = [system_display(cls) for _, cls, _ in host.systems.items()]
     ranked = sorted((d for d in declared if d["paper_order"] is not None), key=lambda d: d["paper_order"])
     assert [d["display_name"] for d in ranked] == TABLE_5
@@ -137,7 +137,7 @@ def test_ambiguous_or_bad_labels_are_config_errors(tmp_path, yaml_text, message)
 
 
 def test_records_without_labels_or_display_names_still_rank_by_the_papers_order():
-    from harness.collect import newest_records
+    from escbench.harness.collect import newest_records
 
     def record(name):
         return {"system": {"name": name}, "split": {"name": "s"}, "scores": {}, "created_at": "2026-01-01"}

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from harness.data import Example, Turn
-from harness.errors import ConfigError, SystemUnavailableError
-from harness.registry import GenerationSettings, System
-from plugins.systems import register_systems, setup_resources
-from harness.prompts import example_to_messages, fill_system_prompt, read_prompt_template
-from harness.paths import resolve_project_path as resolve_prompt_path
-from plugins.systems.llama import DEFAULT_SYSTEM_PROMPT, LlamaSystem
+from escbench.harness.data import Example, Turn
+from escbench.harness.errors import ConfigError, SystemUnavailableError
+from escbench.harness.registry import GenerationSettings, System
+from escbench.plugins.systems import register_systems, setup_resources
+from escbench.harness.prompts import example_to_messages, fill_system_prompt, read_prompt_template
+from escbench.harness.paths import resolve_project_path as resolve_prompt_path
+from escbench.plugins.systems.llama import DEFAULT_SYSTEM_PROMPT, LlamaSystem
 
 TEMPLATE = "Be kind.\nScene: {scene}.\nStory: {description}"
 EXAMPLES = [
@@ -86,9 +86,9 @@ def test_plugin_registers_the_llama_system():
 
 def test_the_chatpal_plugin_registers_the_four_students():
     # the students belong with the pipeline and training that produce them (issue 15)
-    import plugins.chatpal
+    import escbench.plugins.chatpal
 
-    assert [c.name for c in plugins.chatpal.register_systems()] == ["augesc", "augesc+dri", "chatpal-w/o-dri", "chatpal"]
+    assert [c.name for c in escbench.plugins.chatpal.register_systems()] == ["augesc", "augesc+dri", "chatpal-w/o-dri", "chatpal"]
 
 
 def test_bad_max_context_turns_is_a_config_error():

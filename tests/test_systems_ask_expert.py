@@ -7,13 +7,13 @@ import socket
 
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from harness.data import Example, Turn
-from harness.errors import ConfigError, SystemUnavailableError
-from harness.plugins import PluginHost
-from harness.registry import GenerationSettings
-from harness.runner import RunConfig, run
-from plugins.systems.ask_expert import AskExpertSystem, dialogue_transcript, parse_advice_strategy
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.harness.data import Example, Turn
+from escbench.harness.errors import ConfigError, SystemUnavailableError
+from escbench.harness.plugins import PluginHost
+from escbench.harness.registry import GenerationSettings
+from escbench.harness.runner import RunConfig, run
+from escbench.plugins.systems.ask_expert import AskExpertSystem, dialogue_transcript, parse_advice_strategy
 from scripted_openai import Reply, ScriptedServer
 
 EXAMPLE = Example(
@@ -124,12 +124,12 @@ def test_config_records_both_endpoints_and_every_prompt_hash():
 
 
 def test_a_run_reports_the_down_system_and_still_runs_the_other(tmp_path):
-    import plugins.splits
-    import plugins.systems
+    import escbench.plugins.splits
+    import escbench.plugins.systems
 
     host = PluginHost(load_entry_points=False)
-    host.register(plugins.systems, name="systems")
-    host.register(plugins.splits, name="splits")
+    host.register(escbench.plugins.systems, name="systems")
+    host.register(escbench.plugins.splits, name="splits")
     down = closed_port_url()
     with ScriptedServer(expert_or_responder) as server:
         outcome = run(RunConfig(

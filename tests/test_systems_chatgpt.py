@@ -7,12 +7,12 @@ import socket
 
 import pytest
 
-from harness.data import Example, Turn
-from harness.errors import SystemUnavailableError
-from harness.models import file_sha256
-from harness.paths import TASKS_DIR
-from harness.registry import GenerationSettings
-from plugins.systems.chatgpt import ChatGPTSystem
+from escbench.harness.data import Example, Turn
+from escbench.harness.errors import SystemUnavailableError
+from escbench.harness.models import file_sha256
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.registry import GenerationSettings
+from escbench.plugins.systems.chatgpt import ChatGPTSystem
 from scripted_openai import Reply, ScriptedServer
 
 EXAMPLE = Example(

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from harness.data import Example, Turn
-from harness.errors import SystemUnavailableError
-from harness.registry import GenerationSettings
-from plugins.chatpal.student import STUDENT_SYSTEMS, ChatPalStudent, AugESCStudent, default_adapter_dir
-from plugins.chatpal.student_format import (
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.harness.data import Example, Turn
+from escbench.harness.errors import SystemUnavailableError
+from escbench.harness.registry import GenerationSettings
+from escbench.plugins.chatpal.student import STUDENT_SYSTEMS, ChatPalStudent, AugESCStudent, default_adapter_dir
+from escbench.plugins.chatpal.student_format import (
     context_messages, fit_messages, format_target, parse_output, render_context, training_pair,
 )
 
@@ -121,7 +121,7 @@ def test_a_hub_id_as_base_model_says_how_to_point_at_a_local_copy(tmp_path):
 
 
 def test_vllm_backend_without_vllm_names_the_backend_setting(tmp_path):
-    pytest.importorskip("harness.backends.vllm")
+    pytest.importorskip("escbench.harness.backends.vllm")
     try:
         import vllm  # noqa: F401
         pytest.skip("vllm is installed here")
@@ -140,7 +140,7 @@ def tiny_adapters(tmp_path_factory):
     from peft import AdaptionPromptConfig, LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from harness.models import resolve_model
+    from escbench.harness.models import resolve_model
 
     torch.manual_seed(0)
     folder = tmp_path_factory.mktemp("adapters")
@@ -162,7 +162,7 @@ def tiny_adapters(tmp_path_factory):
 def test_student_loads_the_adapter_and_records_parsed_generations(tiny_adapters):
     from peft import PeftModel
 
-    from harness.backends.hf import HFBackend
+    from escbench.harness.backends.hf import HFBackend
 
     student = ChatPalStudent(adapter=tiny_adapters["lora"], max_context_turns=2)
     student.prepare()
@@ -205,7 +205,7 @@ def test_an_adaption_prompt_adapter_loads_and_generates(tiny_adapters):
 def test_fit_messages_drops_the_oldest_turns_to_fit_the_budget(tiny_adapters):
     from transformers import AutoTokenizer
 
-    from harness.models import resolve_model
+    from escbench.harness.models import resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("smollm2"))
     long_context = tuple(Turn("user" if i % 2 == 0 else "ai", f"turn number {i} " * 10) for i in range(9))

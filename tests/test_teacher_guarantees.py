@@ -9,13 +9,13 @@ import time
 import pytest
 
 from fake_openai_server import FakeServer, FakeTeacher
-from harness.backends.openai import OpenAIBackend
-from harness.errors import EscbenchError
-from harness.registry import GenerationSettings
+from escbench.harness.backends.openai import OpenAIBackend
+from escbench.harness.errors import EscbenchError
+from escbench.harness.registry import GenerationSettings
 from local_http import Answer, Request
-from plugins.chatpal.journal import Journal
-from plugins.chatpal.pricing import Price, PriceTable
-from plugins.chatpal.teacher import Teacher, TeacherRequest, TeacherSettings
+from escbench.plugins.chatpal.journal import Journal
+from escbench.plugins.chatpal.pricing import Price, PriceTable
+from escbench.plugins.chatpal.teacher import Teacher, TeacherRequest, TeacherSettings
 from scripted_openai import Reply, ScriptedServer, completion
 
 GREEDY = GenerationSettings(max_new_tokens=12, seed=5)

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from harness.data import Dialogue, Turn
-from harness.errors import DataError
-from harness.models import resolve_model
-from plugins.chatpal.train.collate import (IGNORE_INDEX, PromptFormat, encode_pairs, fit_pair, make_collator,
+from escbench.harness.data import Dialogue, Turn
+from escbench.harness.errors import DataError
+from escbench.harness.models import resolve_model
+from escbench.plugins.chatpal.train.collate import (IGNORE_INDEX, PromptFormat, encode_pairs, fit_pair, make_collator,
                                            require_trainable)
-from plugins.chatpal.train.data import dialogue_pairs
-from plugins.chatpal.train.model import load_tokenizer
-from harness.prompts import read_prompt_template
-from plugins.chatpal.student_format import default_prompt_path, render_context
+from escbench.plugins.chatpal.train.data import dialogue_pairs
+from escbench.plugins.chatpal.train.model import load_tokenizer
+from escbench.harness.prompts import read_prompt_template
+from escbench.plugins.chatpal.student_format import default_prompt_path, render_context
 
 DIALOGUE = Dialogue(
     id="night-shift",
@@ -113,7 +113,7 @@ def test_the_collator_pads_on_the_right_with_ignored_labels(tokenizer):
 
 @pytest.mark.parametrize("budget", [70, 100, 150, 220, 400])
 def test_fit_messages_drops_the_fewest_oldest_turns_that_fit(tokenizer, budget):
-    from plugins.chatpal.student_format import context_messages, fit_messages, render_messages
+    from escbench.plugins.chatpal.student_format import context_messages, fit_messages, render_messages
 
     turns = tuple(Turn("user" if i % 2 == 0 else "ai", f"message {i}: " + "word " * (3 + i)) for i in range(11))
     messages = context_messages(turns, template="Listen kindly.")

@@ -5,15 +5,15 @@ import json
 
 import pytest
 
-from harness.catalogs import load_strategy_catalog
-from harness.data import Dialogue, Turn
-from harness.errors import ConfigError, DataError
-from harness.loaders import load_dialogues, write_jsonl
-from harness.paths import TASKS_DIR
-from harness.splits import load_split, read_split_spec
-from plugins.chatpal.train.data import (DataSource, build_training_data, dialogue_pairs, hold_out_dialogues,
+from escbench.harness.catalogs import load_strategy_catalog
+from escbench.harness.data import Dialogue, Turn
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.loaders import load_dialogues, write_jsonl
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.splits import load_split, read_split_spec
+from escbench.plugins.chatpal.train.data import (DataSource, build_training_data, dialogue_pairs, hold_out_dialogues,
                                         load_source_dialogues)
-from plugins.chatpal.train.dri_file import dri_source, read_dri_file
+from escbench.plugins.chatpal.train.dri_file import dri_source, read_dri_file
 
 CATALOG = load_strategy_catalog("extes")
 MOVING = Dialogue(

@@ -9,11 +9,11 @@ import sys
 import pytest
 
 from conftest import run_cli
-from harness.errors import ConfigError
-from harness.jsonl import append_records, read_records
-from plugins.chatpal.train.command import configure, settings_from_args
-from plugins.chatpal.train.output import LOG_FILE, RUN_FILE, complete_checkpoints, prepare_output
-from plugins.chatpal.train.settings import TrainSettings
+from escbench.harness.errors import ConfigError
+from escbench.harness.jsonl import append_records, read_records
+from escbench.plugins.chatpal.train.command import configure, settings_from_args
+from escbench.plugins.chatpal.train.output import LOG_FILE, RUN_FILE, complete_checkpoints, prepare_output
+from escbench.plugins.chatpal.train.settings import TrainSettings
 
 
 def parse(*argv: str) -> TrainSettings:
@@ -118,7 +118,7 @@ def test_resume_uses_the_last_complete_checkpoint_and_trims_the_log(tmp_path):
 
 
 def test_importing_the_train_command_does_not_import_torch():
-    probe = ("import sys, plugins.chatpal, plugins.chatpal.train.command; "
+    probe = ("import sys, escbench.plugins.chatpal, escbench.plugins.chatpal.train.command; "
              "print('torch' in sys.modules, 'transformers' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False False"
@@ -131,7 +131,7 @@ def test_train_is_an_escbench_command():
 
 
 def test_a_scheduler_transformers_does_not_know_is_a_config_error(tmp_path):
-    from plugins.chatpal.train.trainer import _training_arguments
+    from escbench.plugins.chatpal.train.trainer import _training_arguments
 
     settings = TrainSettings(base="smollm2", data=["x.json"], out=tmp_path, lr_scheduler="wobbly")
     with pytest.raises(ConfigError, match="wobbly is not a valid SchedulerType"):

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from harness.data import Dialogue, Turn
-from harness.errors import ConfigError, DataError
-from harness.loaders import load_dialogues, write_jsonl
-from harness.models import resolve_model
-from harness.paths import TASKS_DIR
-from harness.registry import GenerationSettings
-from plugins.chatpal.train.card import check_student, read_card, verify_base_model
-from plugins.chatpal.train.settings import TrainSettings
-from plugins.chatpal.train.trainer import train_student
+from escbench.harness.data import Dialogue, Turn
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.loaders import load_dialogues, write_jsonl
+from escbench.harness.models import resolve_model
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.registry import GenerationSettings
+from escbench.plugins.chatpal.train.card import check_student, read_card, verify_base_model
+from escbench.plugins.chatpal.train.settings import TrainSettings
+from escbench.plugins.chatpal.train.trainer import train_student
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -72,7 +72,7 @@ def tiny_model(folder: Path, architecture: str) -> Path:
     """A random 2-layer model with SmolLM2's tokenizer, saved as a model folder."""
     from transformers import AutoModelForCausalLM, GPT2Config, LlamaConfig
 
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     tokenizer = load_tokenizer(str(resolve_model("smollm2")))
     if architecture == "gpt2":
@@ -88,8 +88,8 @@ def tiny_model(folder: Path, architecture: str) -> Path:
 def mean_target_loss(model, features) -> float:
     import torch
 
-    from plugins.chatpal.train.collate import make_collator
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.plugins.chatpal.train.collate import make_collator
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     batch = make_collator(load_tokenizer(str(resolve_model("smollm2"))))(features)
     with torch.no_grad():
@@ -101,9 +101,9 @@ def test_lora_training_lowers_the_loss_on_its_data_and_reloads(lora_student, dat
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from plugins.chatpal.train.collate import PromptFormat, encode_pairs
-    from plugins.chatpal.train.data import dialogue_pairs
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.plugins.chatpal.train.collate import PromptFormat, encode_pairs
+    from escbench.plugins.chatpal.train.data import dialogue_pairs
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     card = lora_student.card
     pairs = [p for d in load_dialogues(data_files["train"]).dialogues for p in dialogue_pairs(d)][:6]
@@ -141,8 +141,8 @@ def test_the_log_has_every_step_validation_and_throughput(lora_student):
 
 
 def test_the_trained_adapter_changes_greedy_generations(lora_student):
-    from harness.backends.hf import HFBackend
-    from plugins.chatpal.student_format import context_messages
+    from escbench.harness.backends.hf import HFBackend
+    from escbench.plugins.chatpal.student_format import context_messages
 
     conversations = [context_messages(VALID.turns[:1]), context_messages(VALID.turns[:3])]
     greedy = GenerationSettings(max_new_tokens=12, batch_size=2)
@@ -168,7 +168,7 @@ def test_a_killed_run_resumes_to_the_same_adapter(tmp_path, data_files):
     common = dict(max_steps=6, save_steps=2)
     uninterrupted = train_student(settings(tmp_path / "whole", data_files["train"], **common))
     killed = tmp_path / "killed"
-    command = [sys.executable, "-m", "harness.cli", "train", "--data", str(data_files["train"]), "--out", str(killed),
+    command = [sys.executable, "-m", "escbench.harness.cli", "train", "--data", str(data_files["train"]), "--out", str(killed),
                "--max-len", "192", "--micro-batch", "1", "--effective-batch", "1", "--max-steps", "6",
                "--save-steps", "2", "--eval-steps", "100", "--valid-fraction", "0", "--no-progress"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -249,7 +249,7 @@ def test_examples_longer_than_max_len_are_refused(tmp_path, data_files):
 
 
 def test_an_adapter_for_another_base_model_is_refused(lora_student, tmp_path):
-    from harness.backends.hf import HFBackend
+    from escbench.harness.backends.hf import HFBackend
 
     other = tiny_model(tmp_path / "tiny-llama", "llama")
     with pytest.raises(ConfigError, match="trained on 'smollm2'"):
@@ -260,10 +260,10 @@ def test_an_adapter_for_another_base_model_is_refused(lora_student, tmp_path):
 
 
 def test_resuming_on_another_base_model_is_refused(tmp_path, data_files):
-    from plugins.chatpal.train.card import base_fingerprint
-    from plugins.chatpal.train.data import DataSource
-    from plugins.chatpal.train.output import prepare_output
-    from plugins.chatpal.train.trainer import run_fingerprint
+    from escbench.plugins.chatpal.train.card import base_fingerprint
+    from escbench.plugins.chatpal.train.data import DataSource
+    from escbench.plugins.chatpal.train.output import prepare_output
+    from escbench.plugins.chatpal.train.trainer import run_fingerprint
 
     out = tmp_path / "out"
     smollm2 = base_fingerprint("smollm2", resolve_model("smollm2"))
@@ -291,7 +291,7 @@ def test_data_parallel_processes_share_the_effective_batch(tmp_path, data_files)
     """Two CPU processes under torchrun (what `accelerate launch` runs per GPU), gloo backend."""
     out = tmp_path / "ddp"
     torchrun = Path(sys.executable).parent / "torchrun"
-    command = [str(torchrun), "--nproc_per_node", "2", "-m", "harness.cli", "train", "--data", str(data_files["train"]),
+    command = [str(torchrun), "--nproc_per_node", "2", "-m", "escbench.harness.cli", "train", "--data", str(data_files["train"]),
                "--out", str(out), "--max-len", "192", "--micro-batch", "1", "--effective-batch", "4",
                "--max-steps", "2", "--save-steps", "100", "--eval-steps", "100", "--valid-fraction", "0", "--no-progress"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300,
@@ -302,9 +302,9 @@ def test_data_parallel_processes_share_the_effective_batch(tmp_path, data_files)
     assert card["hyperparameters"]["gradient_accumulation_steps"] == 2
     # both processes' examples counted: 8 examples (2 steps x 2 processes x 2 accumulated), more
     # tokens than the 4 longest examples one process alone could have seen
-    from plugins.chatpal.train.collate import PromptFormat, encode_pairs
-    from plugins.chatpal.train.data import dialogue_pairs
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.plugins.chatpal.train.collate import PromptFormat, encode_pairs
+    from escbench.plugins.chatpal.train.data import dialogue_pairs
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     pairs = [p for d in load_dialogues(data_files["train"]).dialogues for p in dialogue_pairs(d)]
     fmt = PromptFormat(True, card["prompt_format"]["system_prompt"], 192)

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 
 from fake_openai_server import FakeServer
-from harness.cli import main
-from harness.data import Dialogue, Example, Turn
-from harness.errors import SystemUnavailableError
-from harness.loaders import load_dialogues, write_jsonl
-from harness.paths import TASKS_DIR
-from harness.registry import GenerationSettings
-from plugins.chatpal.train.card import read_card
-from plugins.chatpal.train.settings import TrainSettings
-from plugins.chatpal.train.trainer import train_student
-from plugins.chatpal.student import AugESCStudent, ChatPalNoDRIStudent, ChatPalStudent
+from escbench.harness.cli import main
+from escbench.harness.data import Dialogue, Example, Turn
+from escbench.harness.errors import SystemUnavailableError
+from escbench.harness.loaders import load_dialogues, write_jsonl
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.registry import GenerationSettings
+from escbench.plugins.chatpal.train.card import read_card
+from escbench.plugins.chatpal.train.settings import TrainSettings
+from escbench.plugins.chatpal.train.trainer import train_student
+from escbench.plugins.chatpal.student import AugESCStudent, ChatPalNoDRIStudent, ChatPalStudent
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
@@ -131,8 +131,8 @@ LONG = Dialogue(
 
 
 def test_training_and_inference_prompts_are_token_identical_for_a_long_dialogue(sweep):
-    from plugins.chatpal.train.collate import PromptFormat, encode_pairs
-    from plugins.chatpal.train.data import dialogue_pairs
+    from escbench.plugins.chatpal.train.collate import PromptFormat, encode_pairs
+    from escbench.plugins.chatpal.train.data import dialogue_pairs
 
     card = read_card(sweep[-1])
     fmt = PromptFormat(True, card["prompt_format"]["system_prompt"], card["prompt_format"]["max_len"],
@@ -156,8 +156,8 @@ def test_training_and_inference_prompts_are_token_identical_for_a_long_dialogue(
 def test_a_full_fine_tuned_model_loads_in_a_student_system(tmp_path, files):
     from transformers import AutoModelForCausalLM, LlamaConfig
 
-    from harness.models import resolve_model
-    from plugins.chatpal.train.model import load_tokenizer
+    from escbench.harness.models import resolve_model
+    from escbench.plugins.chatpal.train.model import load_tokenizer
 
     tiny = tmp_path / "tiny-llama"
     tokenizer = load_tokenizer(str(resolve_model("smollm2")))

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.backends.hf import HFBackend
-from harness.backends.openai import BackendSettingError, OpenAIBackend
-from harness.errors import ConfigError, EscbenchError, SystemUnavailableError
-from harness.models import describe_model, file_sha256
+from escbench.harness.backends.hf import HFBackend
+from escbench.harness.backends.openai import BackendSettingError, OpenAIBackend
+from escbench.harness.errors import ConfigError, EscbenchError, SystemUnavailableError
+from escbench.harness.models import describe_model, file_sha256
 
 BACKEND_KINDS = ("openai", "hf", "vllm")
 ADAPTER_WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
@@ -41,7 +41,7 @@ def make_backend(
         return HFBackend(model=model, dtype=dtype, device=device, load_8bit=load_8bit,
                          adapter=adapter, trust_remote_code=trust_remote_code)
     if kind == "vllm":
-        from harness.backends.vllm import VLLMBackend
+        from escbench.harness.backends.vllm import VLLMBackend
 
         return VLLMBackend(model=model, adapter=adapter, dtype=dtype, trust_remote_code=trust_remote_code)
     raise BackendSettingError("backend", f"{kind!r} is not a backend: use one of {', '.join(BACKEND_KINDS)}")

@@ -331,7 +331,7 @@ def _generate_batch(
         "pad_token_id": tokenizer.pad_token_id,
     }
     if settings.do_sample and row_seeds is not None:
-        # Each row samples with its own seed (harness.seeding): outputs do not depend on the batch.
+        # Each row samples with its own seed (escbench.harness.seeding): outputs do not depend on the batch.
         options.update(do_sample=False, logits_processor=per_row_sampler(
             row_seeds, settings.temperature, settings.top_p, model.device))
     elif settings.do_sample:

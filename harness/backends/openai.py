@@ -2,7 +2,7 @@
 server, Ollama, ``escbench serve``) with the official ``openai`` client.
 
 Conversations are lists of ``{"role", "content"}`` messages, as for
-:class:`harness.backends.hf.HFBackend`, and :meth:`OpenAIBackend.generate` has the same
+:class:`escbench.harness.backends.hf.HFBackend`, and :meth:`OpenAIBackend.generate` has the same
 signature, so systems can take either. Requests run on ``concurrency`` asyncio workers
 (:mod:`.pool`) that start spread over ``ramp_up_s``. This module retries 408/409/429/5xx
 answers, timeouts and connection errors itself (the client's own retries are off, so every

@@ -1,8 +1,8 @@
 """Dialogue loaders: ExTES and ESConv JSON, and escbench's own JSONL.
 
-:func:`load_dialogues` reads any of them into :class:`harness.data.Dialogue` objects with
+:func:`load_dialogues` reads any of them into :class:`escbench.harness.data.Dialogue` objects with
 roles ``"user"``/``"ai"`` and canonical strategy names. Strict mode (the default) raises a
-:class:`harness.errors.DataError` at the first bad dialogue, naming the file, the dialogue
+:class:`escbench.harness.errors.DataError` at the first bad dialogue, naming the file, the dialogue
 (position from 0, and id), the turn where relevant, and the problem; lenient mode skips bad
 dialogues and returns them as :class:`Reject` records. A file that is not valid JSON, or is
 missing, is an error in both modes. Each format's rules are in its module's docstring.

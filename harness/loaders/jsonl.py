@@ -15,7 +15,7 @@ Each line is one object::
   exception: when the file does not end with a newline, a broken *last* line is the trace
   of an append that was cut short; it is skipped with a ``UserWarning``.
 
-:func:`write_jsonl` writes this schema atomically (:func:`harness.jsonl.write_atomic`), so
+:func:`write_jsonl` writes this schema atomically (:func:`escbench.harness.jsonl.write_atomic`), so
 ``load_dialogues(path)`` gives back equal dialogues.
 """
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """ChatPal built-in plugin: the paper's pipeline steps, student training and the student
 systems they produce (``augesc``, ``augesc+dri``, ``chatpal-w/o-dri``, ``chatpal``; their prompt
-format is :mod:`plugins.chatpal.student_format`, their training card :mod:`plugins.chatpal.train.card`).
+format is :mod:`escbench.plugins.chatpal.student_format`, their training card :mod:`escbench.plugins.chatpal.train.card`).
 
 Each step lives in its own module or sub-package; this module only wires their commands and
 systems into escbench through the plugin hooks, so new steps can be added without touching others.
 """
 from __future__ import annotations
 
-from harness import hookimpl
+from escbench.harness import hookimpl
 
 
 @hookimpl

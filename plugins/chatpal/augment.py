@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from harness.errors import DataError
+from escbench.harness.errors import DataError
 
 from .collect import DialogueCollector
 from .prompts import Template
@@ -40,7 +40,7 @@ def load_posts(path: Path) -> list[Post]:
         except OSError as error:
             raise DataError(f"cannot read posts: {error.strerror or error}", str(path)) from None
         return [Post(f"post-{n:05d}", line.strip()) for n, line in enumerate(lines) if line.strip()]
-    from harness.loaders import load_dialogues
+    from escbench.harness.loaders import load_dialogues
 
     try:
         loaded = load_dialogues(path, lenient=True)

@@ -29,9 +29,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from harness.catalogs import StrategyCatalog
-from harness.data import Dialogue
-from harness.errors import UnknownStrategyError
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.data import Dialogue
+from escbench.harness.errors import UnknownStrategyError
 
 from .dedup import DuplicateIndex, normalize
 from .extract import NoJSONFound, extract_json

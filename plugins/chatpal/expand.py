@@ -23,9 +23,9 @@ from typing import Callable
 
 import yaml
 
-from harness.catalogs import Scene, StrategyCatalog, load_scenes, normalize_scene
-from harness.data import Dialogue, Turn
-from harness.errors import ConfigError
+from escbench.harness.catalogs import Scene, StrategyCatalog, load_scenes, normalize_scene
+from escbench.harness.data import Dialogue, Turn
+from escbench.harness.errors import ConfigError
 
 from .collect import DialogueCollector
 from .prompts import Template, example_json, strategy_list

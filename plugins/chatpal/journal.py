@@ -6,10 +6,10 @@ written and flushed to the operating system before :meth:`Journal.append` return
 killed at any point, SIGKILL included, keeps every result it had received; a background
 thread fsyncs what was written (one fsync covers every record written before it, so a slow
 disk does not hold up the requests in flight; ``close`` waits for the last one). A torn last
-line is cut off on open (:mod:`harness.jsonl`). A re-run finds its requests here by key and
+line is cut off on open (:mod:`escbench.harness.jsonl`). A re-run finds its requests here by key and
 sends none of them again.
 
-A request the server refused for good (:class:`harness.backends.openai.RequestRejected`) is
+A request the server refused for good (:class:`escbench.harness.backends.openai.RequestRejected`) is
 recorded once, with ``failure`` (reason, HTTP status, detail) instead of ``response``; a re-run
 does not send it again unless asked to (``--retry-failed``). Requests that failed on transient
 errors are not recorded, so the next run sends them again.
@@ -28,9 +28,9 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.errors import ConfigError, DataError
-from harness.jsonl import read_records, repair_tail
-from harness.strict_json import dumps_strict
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.jsonl import read_records, repair_tail
+from escbench.harness.strict_json import dumps_strict
 
 JOURNAL_VERSION = 1
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from harness.jsonl import write_atomic, write_json_atomic, write_jsonl_atomic
+from escbench.harness.jsonl import write_atomic, write_json_atomic, write_jsonl_atomic
 
 from .pricing import Usage
 from .qa import REASONS

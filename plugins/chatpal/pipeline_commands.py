@@ -73,7 +73,7 @@ def configure_augment(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from harness.errors import ConfigError
+    from escbench.harness.errors import ConfigError
 
     for name, low in (("k", 1), ("iterations", 1), ("per_post", 1), ("refill_rounds", 0), ("min_turns", 1),
                       ("concurrency", 1), ("max_tokens", 1), ("top", 1)):
@@ -99,8 +99,8 @@ def _runner(name: str):
             from .stats_output import run_stats
 
             return run_stats(args)
-        from harness.backends.openai import BackendSettingError
-        from harness.errors import ConfigError
+        from escbench.harness.backends.openai import BackendSettingError
+        from escbench.harness.errors import ConfigError
 
         from . import runs
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.errors import ConfigError
-from harness.paths import TASKS_DIR
+from escbench.harness.errors import ConfigError
+from escbench.harness.paths import TASKS_DIR
 
 DEFAULT_PRICES = TASKS_DIR / "teacher" / "prices.yaml"
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from harness.catalogs import StrategyCatalog
-from harness.data import Dialogue, Turn
-from harness.errors import ConfigError
-from harness.paths import TASKS_DIR, resolve_project_path
-from harness.prompts import fill_placeholders
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.data import Dialogue, Turn
+from escbench.harness.errors import ConfigError
+from escbench.harness.paths import TASKS_DIR, resolve_project_path
+from escbench.harness.prompts import fill_placeholders
 
 PROMPTS_DIR = TASKS_DIR / "prompts"
 MASK = "[New response]"

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from harness.catalogs import StrategyCatalog
-from harness.errors import UnknownStrategyError
-from harness.loaders.common import party_of
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.errors import UnknownStrategyError
+from escbench.harness.loaders.common import party_of
 
 from .degenerate import degeneracy
 from .extract import NoJSONFound, extract_json

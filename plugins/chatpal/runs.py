@@ -1,7 +1,7 @@
 """What ``escbench expand``, ``dri`` and ``augment`` do once their options are parsed: load the
 inputs, open the journal, run the step, write the outputs (:mod:`.outputs`) and print a summary.
 
-The output folder is locked (:class:`harness.folder_lock.FolderLock`) for the whole run, so a
+The output folder is locked (:class:`escbench.harness.folder_lock.FolderLock`) for the whole run, so a
 second run into it is refused, naming the running process; ``--dry-run`` only reads the
 journal and creates nothing (:mod:`.dryrun` prints the bound).
 
@@ -37,7 +37,7 @@ def teacher_session(args: argparse.Namespace, task: str) -> Iterator[Teacher]:
     if args.dry_run:
         yield build_teacher(args, Journal.peek(journal_path(args)), task=task)
         return
-    from harness.folder_lock import FolderLock
+    from escbench.harness.folder_lock import FolderLock
 
     with FolderLock(args.out), Journal(journal_path(args)) as journal:
         teacher = build_teacher(args, journal, task=task)
@@ -73,9 +73,9 @@ def _content_checks(args: argparse.Namespace) -> dict:
 
 
 def run_expand(args: argparse.Namespace) -> int:
-    from harness.catalogs import load_strategy_catalog
-    from harness.loaders import load_dialogues
-    from harness.paths import resolve_project_path
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.harness.loaders import load_dialogues
+    from escbench.harness.paths import resolve_project_path
 
     from .expand import ExpandSettings, Expansion, load_weights, select_scenes
     from .prompts import load_template
@@ -149,7 +149,7 @@ def _scenes_table(per_scene: dict) -> SimpleTable:
 
 
 def run_augment(args: argparse.Namespace) -> int:
-    from harness.paths import resolve_project_path
+    from escbench.harness.paths import resolve_project_path
 
     from .augment import Augmentation, load_posts
     from .collect import DialogueCollector
@@ -181,9 +181,9 @@ def run_augment(args: argparse.Namespace) -> int:
 
 
 def run_dri(args: argparse.Namespace) -> int:
-    from harness.catalogs import load_strategy_catalog
-    from harness.loaders import load_dialogues
-    from harness.paths import resolve_project_path
+    from escbench.harness.catalogs import load_strategy_catalog
+    from escbench.harness.loaders import load_dialogues
+    from escbench.harness.paths import resolve_project_path
 
     from .dri import Inpainting, choose_turns
     from .prompts import load_template

@@ -1,5 +1,5 @@
 """JSON schemas of the teacher's answers, built from the task at hand, and the
-``response_format`` of each request that asks for one (see :mod:`harness.structured`).
+``response_format`` of each request that asks for one (see :mod:`escbench.harness.structured`).
 
 - expansion: ``{"Scene": <the requested scene>, "Description": str, "Content": [turn, ...]}``
   with ``min_turns``..``max_turns`` turns, each ``{"User": str}`` or
@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.catalogs import StrategyCatalog
-from harness.structured import (alternating_array, array_of, check_profile, one_of_strings, response_format,
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.structured import (alternating_array, array_of, check_profile, one_of_strings, response_format,
                                 strict_object, text)
 
 

@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from harness.catalogs import StrategyCatalog
-from harness.data import Dialogue
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.data import Dialogue
 
 from .tables import SimpleTable
 

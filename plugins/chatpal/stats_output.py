@@ -8,8 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from harness.jsonl import write_atomic
-from harness.strict_json import dumps_strict
+from escbench.harness.jsonl import write_atomic
+from escbench.harness.strict_json import dumps_strict
 
 from .stats import Abbreviations, DatasetStats, all_tables
 from .tables import SimpleTable, print_tables
@@ -66,12 +66,12 @@ def configure_stats(parser: argparse.ArgumentParser) -> None:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from harness.catalogs import load_scenes, load_strategy_catalog
-    from harness.loaders import load_dialogues
+    from escbench.harness.catalogs import load_scenes, load_strategy_catalog
+    from escbench.harness.loaders import load_dialogues
 
     from .stats import compute_stats
 
-    from harness.errors import DataError
+    from escbench.harness.errors import DataError
 
     with warnings.catch_warnings(record=True) as caught:  # printed as plain lines, not as Python warnings
         warnings.simplefilter("always")

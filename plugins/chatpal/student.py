@@ -2,7 +2,7 @@
 ``chatpal-w/o-dri`` and ``chatpal``.
 
 A student is a base model, a PEFT adapter (LoRA or adaption-prompt) and the prompt format
-of :mod:`plugins.chatpal.student_format`. The AugESC students are trained on AugESC-recipe
+of :mod:`escbench.plugins.chatpal.student_format`. The AugESC students are trained on AugESC-recipe
 data (no strategy labels) and write just the reply; the ChatPal students are trained on
 ExTES-style data with strategy prediction and write ``[Strategy] reply``. The ``+dri``
 variants differ only in their training data (Diverse Response Inpainting), i.e. in the
@@ -27,13 +27,13 @@ import functools
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
-from harness.backends.choice import backend_identity, make_backend, unavailable
-from harness.catalogs import StrategyCatalog, load_strategy_catalog
-from harness.data import Example
-from harness.errors import ConfigError, EscbenchError, SystemUnavailableError
-from harness.paths import cache_dir
-from harness.prompts import PromptFile
-from harness.registry import Generation, GenerationSettings
+from escbench.harness.backends.choice import backend_identity, make_backend, unavailable
+from escbench.harness.catalogs import StrategyCatalog, load_strategy_catalog
+from escbench.harness.data import Example
+from escbench.harness.errors import ConfigError, EscbenchError, SystemUnavailableError
+from escbench.harness.paths import cache_dir
+from escbench.harness.prompts import PromptFile
+from escbench.harness.registry import Generation, GenerationSettings
 
 from .student_format import context_messages, default_prompt_path, fit_messages, parse_output
 
@@ -214,7 +214,7 @@ def _model_identity(folder: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=16)
 def _weights_sha256(path: str, size: int, mtime_ns: int) -> str:
-    from harness.models import file_sha256
+    from escbench.harness.models import file_sha256
 
     return file_sha256(Path(path))
 

@@ -8,7 +8,7 @@ as chat messages and writes the supporter's next message:
   ``{description}`` filled, empty lines dropped), then the context turns as ``user`` /
   ``assistant`` messages **without** strategy tags, consecutive turns of one speaker joined.
   :func:`render_context` turns these messages into text exactly as
-  :class:`harness.backends.hf.HFBackend` does: the tokenizer's chat template with the
+  :class:`escbench.harness.backends.hf.HFBackend` does: the tokenizer's chat template with the
   generation prompt, or for tokenizers without one the ``Role: text`` transcript ending in
   ``Assistant:``.
 * target: ``[Strategy Name] reply`` with the catalog's canonical name (students with
@@ -16,8 +16,8 @@ as chat messages and writes the supporter's next message:
 * parsing a generation: :func:`parse_output` splits a leading ``[tag]`` off; the tag becomes
   the predicted strategy when the catalog knows it, and is removed from the text either way.
 
-Truncation (one rule for training and inference, :data:`harness.prompt_budget.TRUNCATION`): when the rendered
-prompt has more than the budget of tokens (:func:`harness.prompt_budget.prompt_budget`; recorded in the training
+Truncation (one rule for training and inference, :data:`escbench.harness.prompt_budget.TRUNCATION`): when the rendered
+prompt has more than the budget of tokens (:func:`escbench.harness.prompt_budget.prompt_budget`; recorded in the training
 card as ``prompt_format.max_prompt_tokens``), whole oldest context messages are dropped
 (:func:`fit_messages`); the system message (prompt, scene, description) and the last message
 always stay. Training and the student systems both call :func:`render_context` /
@@ -35,12 +35,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.backends.hf import render_prompt as render_messages  # one rendering for training and inference
-from harness.catalogs import StrategyCatalog, load_strategy_catalog
-from harness.data import Example, Turn
-from harness.errors import UnknownStrategyError
-from harness.paths import TASKS_DIR
-from harness.prompts import example_to_messages, read_prompt_template
+from escbench.harness.backends.hf import render_prompt as render_messages  # one rendering for training and inference
+from escbench.harness.catalogs import StrategyCatalog, load_strategy_catalog
+from escbench.harness.data import Example, Turn
+from escbench.harness.errors import UnknownStrategyError
+from escbench.harness.paths import TASKS_DIR
+from escbench.harness.prompts import example_to_messages, read_prompt_template
 
 Message = dict[str, str]
 PROMPT_DIR = TASKS_DIR / "prompts" / "student"
@@ -78,7 +78,7 @@ def context_messages(
     ``template`` is the system prompt text (default: the file for ``with_strategy``);
     ``scene``/``description`` override the Example's. Only the last ``max_context_turns``
     turns are kept when set. Turns are rendered as for every chat system
-    (:func:`harness.prompts.example_to_messages`): blank ones skipped, consecutive
+    (:func:`escbench.harness.prompts.example_to_messages`): blank ones skipped, consecutive
     turns of one speaker joined, strategies never shown.
     """
     if template is None:

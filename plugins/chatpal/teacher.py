@@ -1,9 +1,9 @@
 """The teacher client: many chat requests to an OpenAI-compatible server, journaled and resumable.
 
 :class:`Teacher` sends :class:`TeacherRequest` objects through
-:class:`harness.backends.openai.OpenAIBackend` (whose retry loop handles 429/5xx, timeouts and
+:class:`escbench.harness.backends.openai.OpenAIBackend` (whose retry loop handles 429/5xx, timeouts and
 connection errors with backoff and jitter) under three limits: ``concurrency`` requests in
-flight (one per worker of :mod:`harness.backends.pool`, started over the backend's
+flight (one per worker of :mod:`escbench.harness.backends.pool`, started over the backend's
 ``ramp_up_s``), requests per minute and tokens per minute (:mod:`.ratelimit`). Each completed
 request is appended to the :class:`~.journal.Journal` before anything else happens, keyed by the hash
 of (model, messages, params, sample); a request already in the journal is answered from it
@@ -26,11 +26,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from harness.backends.openai import (BackendSettingError, OpenAIBackend, RequestRejected, request_params,
+from escbench.harness.backends.openai import (BackendSettingError, OpenAIBackend, RequestRejected, request_params,
                                      run_coroutine)
-from harness.backends.pool import run_pool
-from harness.errors import ConfigError, EscbenchError
-from harness.registry import GenerationSettings
+from escbench.harness.backends.pool import run_pool
+from escbench.harness.errors import ConfigError, EscbenchError
+from escbench.harness.registry import GenerationSettings
 
 from .journal import Journal, request_key
 from .pricing import PriceTable, Usage

@@ -63,7 +63,7 @@ def add_teacher_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_teacher(args: argparse.Namespace, journal, task: str):
     """A Teacher for the parsed options over an opened journal (ConfigError for bad values)."""
-    from harness.backends.openai import OpenAIBackend
+    from escbench.harness.backends.openai import OpenAIBackend
 
     from .pricing import PriceTable
     from .teacher import Teacher, TeacherSettings
@@ -79,7 +79,7 @@ def build_teacher(args: argparse.Namespace, journal, task: str):
 
 def schema_options(args: argparse.Namespace):
     """The :class:`~.schemas.SchemaOptions` of the parsed options (ConfigError naming the flag)."""
-    from harness.errors import ConfigError
+    from escbench.harness.errors import ConfigError
 
     from .schemas import SchemaOptions
 

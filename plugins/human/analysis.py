@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.display import DisplaySchema
-from harness.errors import DataError
-from harness.table import Column, Table
+from escbench.harness.display import DisplaySchema
+from escbench.harness.errors import DataError
+from escbench.harness.table import Column, Table
 
 from .export import KEY_FILE, KEY_SCHEMA
 from .guideline import Dimension
@@ -65,7 +65,7 @@ def read_ratings(folder: Path, key: dict, sheets: list[str]) -> dict[str, dict[s
 
 def fleiss_by_dimension(key: dict, ratings: dict[str, dict[str, dict[str, int]]]) -> dict[str, float | None]:
     """Fleiss' κ per dimension: items are the key's units, raters the given sheets."""
-    from harness.agreement import fleiss_kappa, ratings_to_table
+    from escbench.harness.agreement import fleiss_kappa, ratings_to_table
 
     out: dict[str, float | None] = {}
     for dimension in key["dimensions"]:

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from harness.errors import ConfigError
+    from escbench.harness.errors import ConfigError
 
     from .export import select_dialogues, select_responses, write_export
     from .guideline import read_guideline
@@ -67,7 +67,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise ConfigError("--n must be at least 1")
     guideline = read_guideline(args.guideline)
     if args.datasets:
-        from harness.plugins import get_host
+        from escbench.harness.plugins import get_host
 
         selection = select_dialogues(get_host(), _names(args.datasets), args.n, args.seed)
     else:
@@ -79,9 +79,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from harness.display import read_display_schema
-    from harness.jsonl import write_json_atomic
-    from harness.plugins import get_host
+    from escbench.harness.display import read_display_schema
+    from escbench.harness.jsonl import write_json_atomic
+    from escbench.harness.plugins import get_host
 
     from .analysis import analyse, fleiss_by_dimension, read_key, read_ratings, results_table
 

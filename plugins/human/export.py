@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import ConfigError
-from harness.jsonl import write_json_atomic, write_jsonl_atomic
-from harness.results import now_iso
+from escbench.harness.errors import ConfigError
+from escbench.harness.jsonl import write_json_atomic, write_jsonl_atomic
+from escbench.harness.results import now_iso
 
 from .form import write_form
 from .guideline import Guideline
@@ -62,8 +62,8 @@ def _spread_over_dialogues(example_ids: list[str], n: int, rng: random.Random) -
 
 def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: list[str] | None = None) -> Selection:
     """Units for rating system replies on ``split`` from the results under ``paths``."""
-    from harness.collect import collect_records, newest_records, read_samples
-    from harness.table import record_details
+    from escbench.harness.collect import collect_records, newest_records, read_samples
+    from escbench.harness.table import record_details
 
     records, sources = collect_records(paths)
     chosen = [(r, s) for r, s in newest_records(records, sources) if r["split"]["name"] == split]
@@ -100,8 +100,8 @@ def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: 
 
 def select_dialogues(host, datasets: list[str], n: int, seed: int) -> Selection:
     """Units for rating whole dialogues: ``n`` per dataset (split name or YAML)."""
-    from harness.runner import find_split
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import load_split, read_split_spec
 
     rng = random.Random(seed)
     drawn: list[tuple[str, object]] = []

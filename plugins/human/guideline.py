@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigError
-from harness.paths import TASKS_DIR
+from escbench.harness.errors import ConfigError
+from escbench.harness.paths import TASKS_DIR
 
 GUIDELINE = TASKS_DIR / "human_eval" / "guideline.md"
 MODES = ("responses", "dialogues")

@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Callable
 
-from harness.errors import ConfigError, DataError
-from harness.jsonl import append_records, read_records, repair_tail
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.jsonl import append_records, read_records, repair_tail
 
 from .export import UNITS_FILE
 from .guideline import Dimension, Guideline

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from harness.errors import DataError
+from escbench.harness.errors import DataError
 
 from .guideline import Dimension
 

@@ -11,7 +11,7 @@ Importing this module is cheap: lm-eval, transformers and the metrics load only 
 """
 from __future__ import annotations
 
-from harness import hookimpl
+from escbench.harness import hookimpl
 
 
 @hookimpl

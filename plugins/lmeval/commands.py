@@ -22,8 +22,8 @@ def configure_export_split(parser: argparse.ArgumentParser) -> None:
 
 
 def run_export_split(args: argparse.Namespace) -> int:
-    from harness.errors import ConfigError
-    from harness.jsonl import write_jsonl_atomic
+    from escbench.harness.errors import ConfigError
+    from escbench.harness.jsonl import write_jsonl_atomic
 
     from .export import default_export_path, split_documents
 
@@ -48,8 +48,8 @@ def configure_export_model(parser: argparse.ArgumentParser) -> None:
 def run_export_model(args: argparse.Namespace) -> int:
     """Print the local transformers folder of ``model`` (converting a GGUF once into the
     escbench cache), optionally copied to ``--out``, and the lm-eval command that uses it."""
-    from harness.errors import ConfigError
-    from harness.models import resolve_model
+    from escbench.harness.errors import ConfigError
+    from escbench.harness.models import resolve_model
 
     folder = resolve_model(args.model)
     if args.out:

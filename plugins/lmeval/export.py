@@ -1,18 +1,18 @@
 """A split as lm-eval documents: one JSON line per example, with the chat messages escbench
 itself would send the ``llama`` system's model.
 
-Each line holds :func:`harness.data.example_to_dict` (``id``, ``dialogue_id``, ``turn_index``,
+Each line holds :func:`escbench.harness.data.example_to_dict` (``id``, ``dialogue_id``, ``turn_index``,
 ``scene``, ``description``, ``context``, ``reference``, ``strategy``) plus ``split`` (the
 escbench split name) and ``messages`` (system prompt filled per example, then the turns, as
-:func:`harness.prompts.example_to_messages` builds them). Lines come in the split's
+:func:`escbench.harness.prompts.example_to_messages` builds them). Lines come in the split's
 order, so lm-eval's ``--limit N`` takes the same examples as ``escbench run --limit N``.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.data import example_to_dict
-from harness.errors import ConfigError
+from escbench.harness.data import example_to_dict
+from escbench.harness.errors import ConfigError
 
 EXAMPLE_KEYS = ("id", "dialogue_id", "turn_index", "scene", "description", "context", "reference", "strategy")
 """The keys of a document line that are the example itself (what ``examples_sha256`` hashes)."""
@@ -22,7 +22,7 @@ LLAMA_SYSTEM_PROMPT = "tasks/prompts/llama/system.txt"
 
 def default_export_path(split: str) -> Path:
     """Where the task YAMLs look for a split's JSONL unless told otherwise."""
-    from harness.paths import TASKS_DIR
+    from escbench.harness.paths import TASKS_DIR
 
     return TASKS_DIR / "lm_eval" / "data" / f"{split}.jsonl"
 
@@ -40,11 +40,11 @@ def split_documents(
     ``max_context_turns`` keeps only the last turns, both as the ``llama`` system's arguments
     of the same names. Raises the split loader's errors (a missing data file names the fix).
     """
-    from harness.paths import resolve_project_path
-    from harness.plugins import get_host
-    from harness.prompts import example_to_messages, read_prompt_template
-    from harness.runner import find_split
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.paths import resolve_project_path
+    from escbench.harness.plugins import get_host
+    from escbench.harness.prompts import example_to_messages, read_prompt_template
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import load_split, read_split_spec
 
     prompt_path = resolve_project_path(system_prompt or LLAMA_SYSTEM_PROMPT)
     try:

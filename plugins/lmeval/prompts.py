@@ -3,7 +3,7 @@
 Two prompt families, one per kind of task in ``tasks/lm_eval``:
 
 * ``esc_*`` tasks (``prompt``): the messages rendered exactly as escbench's HF backend
-  renders them (:meth:`harness.backends.hf.HFBackend.render`): the tokenizer's chat template
+  renders them (:meth:`escbench.harness.backends.hf.HFBackend.render`): the tokenizer's chat template
   with the generation prompt added, or, for a tokenizer without one, the ``Role: text``
   transcript ending in ``Assistant:``. Run these *without* ``--apply_chat_template``: the
   prompt is already templated, and it is the prompt ``escbench run`` gives the model.
@@ -18,8 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from harness.backends.hf import render_prompt  # noqa: F401  (the prompt escbench run gives the model)
-from harness.paths import TASKS_DIR
+from escbench.harness.backends.hf import render_prompt  # noqa: F401  (the prompt escbench run gives the model)
+from escbench.harness.paths import TASKS_DIR
 
 Message = dict[str, str]
 
@@ -37,13 +37,13 @@ def dialogue_as_user_message(messages: Sequence[Message], template: str) -> str:
     lines put into ``template`` at ``{dialogue}``."""
     turns = [m for m in messages if m["role"] != "system"]
     transcript = "\n".join(f"{SPEAKERS[m['role']]}: {m['content']}" for m in turns)
-    from harness.prompts import fill_placeholders
+    from escbench.harness.prompts import fill_placeholders
 
     return fill_placeholders(template, {"dialogue": transcript}, drop_empty_lines=False)
 
 
 def read_chat_user_template(path: Path = CHAT_USER_TEMPLATE) -> str:
     """The chat tasks' user-message template without ``#`` comment lines."""
-    from harness.prompts import read_prompt_template
+    from escbench.harness.prompts import read_prompt_template
 
     return read_prompt_template(path)

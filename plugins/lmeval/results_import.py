@@ -2,7 +2,7 @@
 
 An lm-eval run of the tasks in ``tasks/lm_eval`` writes ``results_<time>.json``; each task's
 config there carries ``metadata.escbench_split`` (and lm-eval adds the model arguments and
-``--metadata`` to it). The record made from it has the schema of :mod:`harness.results`,
+``--metadata`` to it). The record made from it has the schema of :mod:`escbench.harness.results`,
 with the lm-eval run as the system:
 
 * ``system.name``: ``--metadata '{"escbench_system": NAME}'`` if given, else
@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.errors import DataError
+from escbench.harness.errors import DataError
 
 PLUGIN = "lmeval"
 FILTER = "none"
@@ -55,8 +55,8 @@ def read_lmeval_results(path: Path) -> list[dict] | None:
 
 def task_record(document: dict, task: str, path: Path) -> dict:
     """The escbench results record of one task of an lm-eval results document."""
-    from harness.cache import stable_hash
-    from harness.results import SCHEMA
+    from escbench.harness.cache import stable_hash
+    from escbench.harness.results import SCHEMA
 
     from .task_functions import METRIC_OF_COLUMN
 

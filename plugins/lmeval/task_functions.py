@@ -4,7 +4,7 @@ one aggregation per score column, all scoring with escbench's own metric plugins
 lm-eval calls ``process_results(doc, [generation])`` per document and then, per metric, an
 aggregation over the list of per-document values. Here every per-document value is the
 scoring sample itself (id, prediction, reference, strategy), and every aggregation scores the
-whole list with :func:`harness.scoring.score_samples` - the function ``escbench run`` uses -
+whole list with :func:`escbench.harness.scoring.score_samples` - the function ``escbench run`` uses -
 so corpus metrics (BLEU-4, Distinct-n) are aggregated over the corpus exactly as escbench
 does, and the numbers are the same for the same generations.
 """
@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.errors import ConfigError, DataError
+from escbench.harness.errors import ConfigError, DataError
 
 SCORED_METRICS: dict[str, tuple[str, ...]] = {
     "meteor": ("METEOR",),
@@ -57,7 +57,7 @@ def resolve_split_file(split_file: str, data_dir: str | None) -> Path:
 
 def read_documents(path: Path) -> list[dict]:
     """The document lines of an exported split; DataError names the bad line."""
-    from harness.jsonl import read_records
+    from escbench.harness.jsonl import read_records
 
     try:
         documents = list(read_records(path))
@@ -86,7 +86,7 @@ def load_tokenizer(name: str | None, trust_remote_code: bool = False) -> Any | N
 
 def add_prompts(documents: list[dict], tokenizer: Any | None) -> list[dict]:
     """Documents with ``prompt``, ``prompt_form``, ``system_prompt`` and ``dialogue`` filled in
-    (see :mod:`plugins.lmeval.prompts`)."""
+    (see :mod:`escbench.plugins.lmeval.prompts`)."""
     from .prompts import dialogue_as_user_message, read_chat_user_template, render_prompt, system_prompt_of
 
     chat_user = read_chat_user_template()
@@ -124,8 +124,8 @@ def load_documents(split_file: str, **metadata: Any):
 def prediction_text(generation: str, prompt_form: str | None) -> str:
     """The reply escbench's HF backend would keep from the same generated text: cut at the
     transcript stops when the prompt was a transcript, then stripped."""
-    from harness.backends.hf import TRANSCRIPT_STOPS
-    from harness.stops import trim_at_stops
+    from escbench.harness.backends.hf import TRANSCRIPT_STOPS
+    from escbench.harness.stops import trim_at_stops
 
     if prompt_form == "transcript":
         generation = trim_at_stops(generation, TRANSCRIPT_STOPS)
@@ -150,10 +150,10 @@ _scored: dict[tuple, Any] = {}
 
 
 def score_corpus(metric: str, items: list[dict]):
-    """escbench's :func:`harness.scoring.score_samples` for one metric over ``items``."""
-    from harness.plugins import get_host
-    from harness.registry import Sample
-    from harness.scoring import score_samples
+    """escbench's :func:`escbench.harness.scoring.score_samples` for one metric over ``items``."""
+    from escbench.harness.plugins import get_host
+    from escbench.harness.registry import Sample
+    from escbench.harness.scoring import score_samples
 
     key = (metric, tuple((i["id"], i["prediction"], i["reference"], i.get("strategy")) for i in items))
     if key not in _scored:

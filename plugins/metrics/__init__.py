@@ -11,7 +11,7 @@ Importing this package is cheap: heavy libraries load inside ``score``.
 """
 from __future__ import annotations
 
-from harness import hookimpl
+from escbench.harness import hookimpl
 
 
 

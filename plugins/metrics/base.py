@@ -3,15 +3,15 @@
 A metric's :meth:`CorpusMetric.score` returns a :class:`CorpusScores`: per-sample values
 plus ``corpus(indices)``, the corpus-level value over any multiset of sample positions.
 ``compute`` (the registry contract) is ``corpus()`` over all samples; the bootstrap
-(:mod:`harness.resampling`) calls ``corpus`` on resampled positions.
+(:mod:`escbench.harness.resampling`) calls ``corpus`` on resampled positions.
 """
 from __future__ import annotations
 
 from typing import ClassVar, Sequence
 
-from harness.errors import ConfigError, MetricUnavailableError
-from harness.registry import MetricResult, Sample
-from harness.resampling import CorpusScores
+from escbench.harness.errors import ConfigError, MetricUnavailableError
+from escbench.harness.registry import MetricResult, Sample
+from escbench.harness.resampling import CorpusScores
 
 
 class CorpusMetric:

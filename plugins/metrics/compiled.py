@@ -25,8 +25,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from harness.models import file_sha256
-from harness.paths import cache_dir
+from escbench.harness.models import file_sha256
+from escbench.harness.paths import cache_dir
 
 MANIFEST = "manifest.json"
 # Byte widths of the StringIndex buckets; a longer word goes to a last bucket of its width.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from harness.errors import MetricUnavailableError
+from escbench.harness.errors import MetricUnavailableError
 
 # Detoxify class name -> escbench attribute (Perspective's names where they match).
 DETOXIFY_KEYS = {"toxicity": "TOXICITY", "severe_toxicity": "SEVERE_TOXICITY",

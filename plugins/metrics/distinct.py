@@ -15,9 +15,9 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from harness.errors import ConfigError
-from harness.registry import Sample
-from harness.resampling import CorpusScores
+from escbench.harness.errors import ConfigError
+from escbench.harness.registry import Sample
+from escbench.harness.resampling import CorpusScores
 
 from .base import CorpusMetric, as_bool
 from .tokenize import tokenize

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import yaml
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 from .tokenize import tokenize
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Sequence
 
-from harness.registry import Sample
-from harness.resampling import MeanScores
+from escbench.harness.registry import Sample
+from escbench.harness.resampling import MeanScores
 
 from .base import CorpusMetric
 from .tokenize import tokenize

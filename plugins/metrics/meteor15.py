@@ -19,9 +19,9 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from harness.errors import MetricUnavailableError
-from harness.registry import Sample
-from harness.resampling import CorpusScores
+from escbench.harness.errors import MetricUnavailableError
+from escbench.harness.registry import Sample
+from escbench.harness.resampling import CorpusScores
 
 from .base import CorpusMetric
 

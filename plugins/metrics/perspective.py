@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Sequence
 
-from harness.errors import MetricUnavailableError
+from escbench.harness.errors import MetricUnavailableError
 
 DEFAULT_BASE_URL = "https://commentanalyzer.googleapis.com"
 ANALYZE_PATH = "/v1alpha1/comments:analyze"

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Sequence
 
-from harness.errors import EscbenchError, MetricNotApplicableError
-from harness.registry import MetricResult, Sample
-from harness.resampling import MeanScores
+from escbench.harness.errors import EscbenchError, MetricNotApplicableError
+from escbench.harness.registry import MetricResult, Sample
+from escbench.harness.resampling import MeanScores
 
 from .base import CorpusMetric
 
@@ -108,7 +108,7 @@ def _normalise(name: str | None, catalog) -> str | None:
 
 def catalog_names() -> list[str]:
     """The strategy catalogs shipped in ``tasks/catalogs`` (``strategies-NAME.yaml``)."""
-    from harness.paths import CATALOGS_DIR
+    from escbench.harness.paths import CATALOGS_DIR
 
     return sorted(p.stem.removeprefix("strategies-") for p in CATALOGS_DIR.glob("strategies-*.yaml"))
 
@@ -117,7 +117,7 @@ def split_catalog(references: Sequence[str], requested: str = "auto"):
     """The catalog the split's gold labels are written in: ``requested`` unless ``"auto"``;
     otherwise the shipped catalog whose canonical names include every label (the loaders
     write canonical names), then one that recognises every label, else ExTES."""
-    from harness.catalogs import load_strategy_catalog
+    from escbench.harness.catalogs import load_strategy_catalog
 
     if requested != "auto":
         return load_strategy_catalog(requested)
@@ -147,7 +147,7 @@ def in_catalog(name: str | None, home, metric: str = "strategy") -> str | None:
     another catalog mapped through ``home``'s documented ``mapped_from`` table. A name of
     another catalog without such a mapping makes the metric not applicable; a name no
     catalog knows is kept as written (it counts as wrong)."""
-    from harness.catalogs import load_strategy_catalog
+    from escbench.harness.catalogs import load_strategy_catalog
 
     if name is None or not name.strip():
         return None

@@ -20,10 +20,10 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
-from harness.errors import MetricUnavailableError
-from harness.paths import cache_dir
-from harness.registry import Sample
-from harness.resampling import MeanScores
+from escbench.harness.errors import MetricUnavailableError
+from escbench.harness.paths import cache_dir
+from escbench.harness.registry import Sample
+from escbench.harness.resampling import MeanScores
 
 from .base import CorpusMetric, as_bool
 

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from harness.errors import MetricUnavailableError
+from escbench.harness.errors import MetricUnavailableError
 
 from . import compiled
 

@@ -14,8 +14,8 @@ import shutil
 import warnings
 from pathlib import Path
 
-from harness.errors import MetricUnavailableError
-from harness.paths import cache_dir
+from escbench.harness.errors import MetricUnavailableError
+from escbench.harness.paths import cache_dir
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 INSTALL_HINT = ("run `apt-get install -y wordnet-base wordnet-sense-index` and then "

@@ -1,6 +1,6 @@
 """Built-in splits: every YAML in ``tasks/splits`` (seed, ExTES test, ExTES new scenes, ESConv test)."""
-from harness import hookimpl
-from harness.paths import TASKS_DIR
+from escbench.harness import hookimpl
+from escbench.harness.paths import TASKS_DIR
 
 
 @hookimpl

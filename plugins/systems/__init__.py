@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from harness import hookimpl
+from escbench.harness import hookimpl
 
 from .commands import register_commands  # noqa: F401  (the `escbench serve` command)
 
@@ -21,7 +21,7 @@ def register_systems():
 @hookimpl
 def setup_resources(force):
     """Convert the embedded SmolLM2 GGUF into the model cache (once; again with ``force``)."""
-    from harness.models import embedded_gguf, embedded_model_dir, is_converted, resolve_model
+    from escbench.harness.models import embedded_gguf, embedded_model_dir, is_converted, resolve_model
 
     present = not force and is_converted(embedded_model_dir(), embedded_gguf())
     started = time.perf_counter()

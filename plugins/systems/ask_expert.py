@@ -27,12 +27,12 @@ import re
 from dataclasses import replace
 from typing import Any, Callable, Sequence
 
-from harness.backends.choice import backend_identity, make_backend, unavailable
-from harness.catalogs import StrategyCatalog, load_strategy_catalog
-from harness.data import Example
-from harness.errors import ConfigError, EscbenchError, UnknownStrategyError
-from harness.prompts import PromptFile, example_to_messages
-from harness.registry import Generation, GenerationSettings
+from escbench.harness.backends.choice import backend_identity, make_backend, unavailable
+from escbench.harness.catalogs import StrategyCatalog, load_strategy_catalog
+from escbench.harness.data import Example
+from escbench.harness.errors import ConfigError, EscbenchError, UnknownStrategyError
+from escbench.harness.prompts import PromptFile, example_to_messages
+from escbench.harness.registry import Generation, GenerationSettings
 
 from .expert_advice import advice_format, advice_lines
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from harness.backends.choice import unavailable
-from harness.backends.openai import OpenAIBackend
-from harness.data import Example
-from harness.errors import ConfigError, EscbenchError
-from harness.prompts import PromptFile, example_to_messages
-from harness.registry import Generation, GenerationSettings
+from escbench.harness.backends.choice import unavailable
+from escbench.harness.backends.openai import OpenAIBackend
+from escbench.harness.data import Example
+from escbench.harness.errors import ConfigError, EscbenchError
+from escbench.harness.prompts import PromptFile, example_to_messages
+from escbench.harness.registry import Generation, GenerationSettings
 
 DEFAULT_MODEL = "gpt-3.5-turbo"
 DEFAULT_SYSTEM_PROMPT = "tasks/prompts/chatgpt/system.txt"

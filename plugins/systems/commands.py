@@ -18,7 +18,7 @@ import ipaddress
 import signal
 import sys
 
-from harness import hookimpl
+from escbench.harness import hookimpl
 
 
 @hookimpl
@@ -48,11 +48,11 @@ def configure_serve(parser: argparse.ArgumentParser) -> None:
 
 
 def _responder_and_name(args: argparse.Namespace):
-    from harness.errors import ConfigError
-    from harness.serve import backend_responder, system_responder
+    from escbench.harness.errors import ConfigError
+    from escbench.harness.serve import backend_responder, system_responder
 
     if args.model:
-        from harness.backends.hf import HFBackend
+        from escbench.harness.backends.hf import HFBackend
 
         backend = HFBackend(model=args.model, adapter=args.adapter,
                             repetition_penalty=args.repetition_penalty).load()
@@ -61,8 +61,8 @@ def _responder_and_name(args: argparse.Namespace):
         raise ConfigError("--adapter goes with --model; for a system pass --system-args adapter=PATH")
     if args.repetition_penalty != 1.0:
         raise ConfigError("--repetition-penalty goes with --model (a system decodes with its own settings)")
-    from harness.cli import parse_assignments
-    from harness.plugins import get_host
+    from escbench.harness.cli import parse_assignments
+    from escbench.harness.plugins import get_host
 
     cls = get_host().systems.get(args.system)
     kwargs = parse_assignments(args.system_args, [args.system], "--system-args")[args.system]
@@ -83,7 +83,7 @@ def _is_loopback(host: str) -> bool:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C or SIGTERM; returns 0 then."""
-    from harness.serve import ChatServer
+    from escbench.harness.serve import ChatServer
 
     responder, served_name = _responder_and_name(args)
     if not _is_loopback(args.host):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-from harness.catalogs import StrategyCatalog
-from harness.structured import one_of_strings, response_format, strict_object, text
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.structured import one_of_strings, response_format, strict_object, text
 
 FIELDS = ("Feeling", "Cause", "Strategy", "Advice")
 _FIELD = re.compile(r'"(Feeling|Cause|Strategy|Advice)"\s*:\s*"((?:[^"\\]|\\.)*)"')

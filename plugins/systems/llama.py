@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from harness.backends.hf import HFBackend
-from harness.data import Example
-from harness.errors import ConfigError, EscbenchError, SystemUnavailableError
-from harness.models import describe_model, file_sha256
-from harness.paths import resolve_project_path
-from harness.prompts import example_to_messages, read_prompt_template
-from harness.registry import Generation, GenerationSettings
+from escbench.harness.backends.hf import HFBackend
+from escbench.harness.data import Example
+from escbench.harness.errors import ConfigError, EscbenchError, SystemUnavailableError
+from escbench.harness.models import describe_model, file_sha256
+from escbench.harness.paths import resolve_project_path
+from escbench.harness.prompts import example_to_messages, read_prompt_template
+from escbench.harness.registry import Generation, GenerationSettings
 
 DEFAULT_SYSTEM_PROMPT = "tasks/prompts/llama/system.txt"
 ADAPTER_WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")

@@ -1,10 +1,10 @@
 """Functions the lm-eval task YAMLs here load with ``!function utils.NAME``.
 
-They come from escbench (``plugins.lmeval.task_functions``), which scores with escbench's own
+They come from escbench (``escbench.plugins.lmeval.task_functions``), which scores with escbench's own
 metric plugins: lm-eval must run in a Python environment where escbench is installed.
 """
 try:
-    from plugins.lmeval.task_functions import aggregation_for, load_documents, process_results  # noqa: F401
+    from escbench.plugins.lmeval.task_functions import aggregation_for, load_documents, process_results  # noqa: F401
 except ImportError as error:  # lm-eval installed somewhere escbench is not
     raise ImportError(
         f"the escbench lm-eval tasks need escbench in the same environment as lm-eval ({error}): "

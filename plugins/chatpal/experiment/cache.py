@@ -20,8 +20,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from harness.jsonl import write_atomic
-from harness.models import file_sha256
+from escbench.harness.jsonl import write_atomic
+from escbench.harness.models import file_sha256
 
 STATE_FILE = ".unit.json"
 KEEP = {".escbench.lock"}

@@ -101,7 +101,7 @@ def _teacher_dry_runs(ctx, plan, experiment) -> None:
 
 def show_status(out: Path, as_json: bool) -> int:
     """Print each unit's state from the state files and the manifest (no experiment file needed)."""
-    from harness.errors import ConfigError
+    from escbench.harness.errors import ConfigError
 
     from . import cache
 

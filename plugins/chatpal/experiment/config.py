@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 STAGES = ("expand", "dri", "augment", "train", "evaluate", "analyse", "publish")
 TOP_KEYS = ("name", "description", "seed", "teacher", "data", "stages")

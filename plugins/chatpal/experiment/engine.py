@@ -1,7 +1,7 @@
 """Run a plan: each unit cached, resumable after any kill, with a rich progress line per unit and stage (the
 commands it calls show their own progress bars).
 
-The output folder is held with :class:`harness.folder_lock.FolderLock` for the whole run. The
+The output folder is held with :class:`escbench.harness.folder_lock.FolderLock` for the whole run. The
 teacher server is started when the first unit that talks to the teacher runs and stopped at
 the end. ``manifest.json`` is rewritten after the run (also after a failure or ``--until``)
 from the units' state files (also at the start and after each unit that ran, so that
@@ -51,7 +51,7 @@ def run_experiment(experiment: Experiment, out: Path, until: str | None = None) 
     """Run (or resume) every unit up to ``until``; returns 0, or raises the failing unit's error."""
     from rich.console import Console
 
-    from harness.folder_lock import FolderLock
+    from escbench.harness.folder_lock import FolderLock
 
     from .leak import check_config_overlap
     from .manifest import write_manifest

@@ -7,7 +7,7 @@ import shlex
 import sys
 from typing import Sequence
 
-from harness.errors import ConfigError, EscbenchError
+from escbench.harness.errors import ConfigError, EscbenchError
 
 _PARSER = None
 
@@ -16,7 +16,7 @@ def parser():
     """escbench's argument parser with every plugin's commands (built once)."""
     global _PARSER
     if _PARSER is None:
-        from harness.cli import build_parser
+        from escbench.harness.cli import build_parser
 
         _PARSER = build_parser()
     return _PARSER

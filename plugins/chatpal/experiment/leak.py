@@ -4,15 +4,15 @@
 an experiment whose seed train partition shares a dialogue (by id or near duplicate) with a test
 split before anything runs; :func:`leak_check` inspects what the stages produced (training
 sets, DRI inputs, the exemplars shown in expansion requests) for the manifest. Near duplicates
-are found with :class:`plugins.chatpal.dedup.DuplicateIndex` (word 5-gram Jaccard >= 0.8).
+are found with :class:`escbench.plugins.chatpal.dedup.DuplicateIndex` (word 5-gram Jaccard >= 0.8).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Iterable
 
-from harness.data import Dialogue
-from harness.errors import ConfigError
+from escbench.harness.data import Dialogue
+from escbench.harness.errors import ConfigError
 
 THRESHOLD = 0.8
 
@@ -22,9 +22,9 @@ def _text(dialogue: Dialogue) -> str:
 
 
 def _load_split(name: str, partition: str | None = None) -> tuple[str, list[Dialogue]]:
-    from harness.plugins import get_host
-    from harness.runner import find_split
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.plugins import get_host
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import load_split, read_split_spec
 
     spec = read_split_spec(find_split(get_host(), name))
     return spec.name, load_split(spec, partition=partition).dialogues
@@ -43,7 +43,7 @@ class TestIndex:
     """Test dialogue ids and texts; :meth:`find` says whether a dialogue is one of them."""
 
     def __init__(self, tests: dict[str, list[Dialogue]]):
-        from plugins.chatpal.dedup import DuplicateIndex
+        from escbench.plugins.chatpal.dedup import DuplicateIndex
 
         self.ids: dict[str, str] = {}
         self.index = DuplicateIndex(threshold=THRESHOLD)
@@ -86,7 +86,7 @@ def leak_check(tests: dict[str, list[Dialogue]], training: dict[str, Path], exem
     """The manifest's leak check: every training set, DRI file and teacher exemplar against the tests."""
     import json
 
-    from harness.loaders import load_dialogues
+    from escbench.harness.loaders import load_dialogues
 
     index = TestIndex(tests)
     checked, problems = {}, []

@@ -34,9 +34,9 @@ def _versions() -> dict:
 
 def teacher_usage(ctx) -> dict:
     """Requests, tokens and cost over the teacher journals of the data units."""
-    from harness.jsonl import read_records
+    from escbench.harness.jsonl import read_records
 
-    from plugins.chatpal.pricing import PriceTable, Usage
+    from escbench.plugins.chatpal.pricing import PriceTable, Usage
 
     prices = PriceTable.load(ctx.experiment.teacher.get("prices"))
     per_unit, total = {}, Usage()

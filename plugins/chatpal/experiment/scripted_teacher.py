@@ -18,7 +18,7 @@ The text is assembled from short phrases drawn with a generator seeded by the re
 answers pass QA (no one-word or repeated utterances, no placeholders, no near duplicates)
 while meaning nothing: numbers measured with this teacher say nothing about any model.
 Use it through ``teacher: {endpoint: scripted}`` in an experiment YAML; it serves
-``/v1/chat/completions`` on 127.0.0.1 through :class:`harness.serve.ChatServer`.
+``/v1/chat/completions`` on 127.0.0.1 through :class:`escbench.harness.serve.ChatServer`.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import random
 import re
 from typing import Sequence
 
-from harness.registry import Generation, GenerationSettings
+from escbench.harness.registry import Generation, GenerationSettings
 
 # Short phrases (at most four words each), so that every word 5-gram of an utterance spans
 # several random draws and two answers are never near duplicates of each other.
@@ -77,7 +77,7 @@ def ai_line(rng: random.Random) -> str:
 
 
 def _strategies() -> list[str]:
-    from harness.catalogs import load_strategy_catalog
+    from escbench.harness.catalogs import load_strategy_catalog
 
     return list(load_strategy_catalog("extes").names)
 
@@ -122,7 +122,7 @@ def answer(conversation: Sequence[dict[str, str]], schema: dict | None = None) -
 
 
 def from_schema(schema: dict, rng: random.Random, key: str | None = None, index: int = 0):
-    """A value of the JSON-schema subset of :mod:`harness.structured` (objects, strings with an
+    """A value of the JSON-schema subset of :mod:`escbench.harness.structured` (objects, strings with an
     optional ``maxLength``, enums, arrays with bounds and optional ``prefixItems``, anyOf).
     ``anyOf`` items of an array take turns (User, AI, ...); arrays get 10 items within their
     bounds; strings are phrases fitting their key, cut to ``maxLength``."""
@@ -150,7 +150,7 @@ def from_schema(schema: dict, rng: random.Random, key: str | None = None, index:
 
 def respond(conversations: Sequence[Sequence[dict[str, str]]], settings: GenerationSettings,
             stop: Sequence[str] = (), schemas: Sequence[str | None] | None = None) -> list[Generation]:
-    """A :mod:`harness.serve` responder: one scripted answer per conversation (``schemas``:
+    """A :mod:`escbench.harness.serve` responder: one scripted answer per conversation (``schemas``:
     the JSON schema text of each request's ``response_format``, or None)."""
     out = []
     for position, conversation in enumerate(conversations):
@@ -163,4 +163,4 @@ def respond(conversations: Sequence[Sequence[dict[str, str]]], settings: Generat
     return out
 
 
-respond.accepts_schemas = True  # harness.serve: this responder honours response_format schemas
+respond.accepts_schemas = True  # escbench.harness.serve: this responder honours response_format schemas

@@ -51,10 +51,10 @@ def _checked(status: int, unit: str) -> None:
 
 def run_seeds(ctx, unit, folder: Path) -> None:
     """Write the seed split's TRAIN partition: the only dialogues the teacher is ever shown."""
-    from harness.loaders.jsonl import write_jsonl
-    from harness.plugins import get_host
-    from harness.runner import find_split
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.loaders.jsonl import write_jsonl
+    from escbench.harness.plugins import get_host
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import load_split, read_split_spec
 
     spec = read_split_spec(find_split(get_host(), ctx.experiment.data["seed_split"]))
     train = load_split(spec, partition="train").dialogues
@@ -72,8 +72,8 @@ def run_expand(ctx, unit, folder: Path) -> None:
 
 def _write_training_dialogues(seeds: Path, expanded: Path, out: Path) -> None:
     """Seed train partition + accepted expansions, one escbench JSONL (what students and DRI read)."""
-    from harness.loaders import load_dialogues
-    from harness.loaders.jsonl import write_jsonl
+    from escbench.harness.loaders import load_dialogues
+    from escbench.harness.loaders.jsonl import write_jsonl
 
     dialogues = list(load_dialogues(seeds).dialogues) + list(load_dialogues(expanded).dialogues)
     write_jsonl(dialogues, out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.strict_json import dumps_strict
+from escbench.harness.strict_json import dumps_strict
 
 from .invoke import StageError, call
 from .stage_data import SEEDS_FILE, TRAIN_DIALOGUES
@@ -22,9 +22,9 @@ def dataset_files(ctx) -> dict[str, Path]:
 
 
 def split_names(ctx) -> list[str]:
-    from harness.plugins import get_host
-    from harness.runner import find_split
-    from harness.splits import read_split_spec
+    from escbench.harness.plugins import get_host
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import read_split_spec
 
     return [read_split_spec(find_split(get_host(), s)).name for s in evaluation_splits(ctx)]
 
@@ -35,7 +35,7 @@ def main_result_folders(ctx) -> list[Path]:
 
 def run_stats(ctx, unit, folder: Path) -> None:
     """``escbench stats`` per dataset, then Tables 1 and 2 with one column per dataset."""
-    from plugins.chatpal.tables import SimpleTable
+    from escbench.plugins.chatpal.tables import SimpleTable
 
     tables: dict[str, dict] = {}
     for name, path in dataset_files(ctx).items():
@@ -57,7 +57,7 @@ def run_stats(ctx, unit, folder: Path) -> None:
                 values.setdefault(key, {})[name] = row[value_column]
         rows = [[key] + [values[key].get(name, "") for name in names] for key in keys]
         side.append(SimpleTable(f"{table}_side_by_side", title, [tables[names[0]][table]["columns"][0]] + names, rows))
-    from harness.jsonl import write_atomic
+    from escbench.harness.jsonl import write_atomic
 
     write_atomic(folder / "tables_1_2.md", "\n".join(t.to_markdown() for t in side))
     write_atomic(folder / "tables_1_2.json", dumps_strict([t.to_json() for t in side], indent=2, ensure_ascii=False) + "\n")
@@ -66,8 +66,8 @@ def run_stats(ctx, unit, folder: Path) -> None:
 def run_toxicity(ctx, unit, folder: Path) -> None:
     """Table 4: the toxicity metric over every utterance of each dataset, and each system's
     responses on the first test split (from its results record)."""
-    from harness.jsonl import write_atomic, write_jsonl_atomic
-    from harness.loaders import load_dialogues
+    from escbench.harness.jsonl import write_atomic, write_jsonl_atomic
+    from escbench.harness.loaders import load_dialogues
 
     metric = ctx.experiment.stage("analyse").get("toxicity_metric", "toxicity-lexicon")
     rows, columns = [], None

@@ -1,6 +1,6 @@
 """The experiment's teacher server: started on first use, stopped when the experiment ends.
 
-- ``scripted``: :mod:`.scripted_teacher` behind :class:`harness.serve.ChatServer`, in this process;
+- ``scripted``: :mod:`.scripted_teacher` behind :class:`escbench.harness.serve.ChatServer`, in this process;
 - ``serve``: ``escbench serve --model MODEL`` as a child process (the model needs its own
   process: training and evaluation load theirs here), stopped with SIGTERM, then SIGKILL;
 - ``url``: an existing OpenAI-compatible server; nothing is started.
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 START_TIMEOUT_S = 600.0
 
@@ -70,7 +70,7 @@ class TeacherEndpoint:
     def _start(self) -> None:
         port = _port_for(self.out, self.settings.get("port"))
         if self.kind == "scripted":
-            from harness.serve import ChatServer
+            from escbench.harness.serve import ChatServer
 
             from .scripted_teacher import respond
 
@@ -80,7 +80,7 @@ class TeacherEndpoint:
             return
         if port == 0:
             port = _pick_free_port()
-        command = [sys.executable, "-m", "harness.cli", "serve", "--model", str(self.settings["serve_model"]),
+        command = [sys.executable, "-m", "escbench.harness.cli", "serve", "--model", str(self.settings["serve_model"]),
                    "--served-name", self.model, "--port", str(port),
                    "--max-tokens", str(self.settings.get("max_tokens", 2048))]
         log = open(self.out / "teacher-serve.log", "ab")

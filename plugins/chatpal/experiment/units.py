@@ -39,7 +39,7 @@ class Unit:
 
 
 def _leak_unit(ctx, unit, folder: Path) -> None:
-    from harness.jsonl import read_records
+    from escbench.harness.jsonl import read_records
 
     from .cache import write_strict_json
     from .invoke import StageError
@@ -121,10 +121,10 @@ def _eval_splits(data: dict) -> list[str]:
 
 def _split_files(names: list[str]) -> dict[str, Any]:
     """Hashes of the split YAMLs and their data files, so an edited split reruns what reads it."""
-    from harness.models import file_sha256
-    from harness.plugins import get_host
-    from harness.runner import find_split
-    from harness.splits import read_split_spec, resolve_source
+    from escbench.harness.models import file_sha256
+    from escbench.harness.plugins import get_host
+    from escbench.harness.runner import find_split
+    from escbench.harness.splits import read_split_spec, resolve_source
 
     out = {}
     for name in names:

@@ -1,7 +1,7 @@
 """Trainer callbacks: the JSONL training log and the rich progress bar.
 
 Both run on the main process only. Log lines are appended with flush+fsync
-(:func:`harness.jsonl.append_records`), so a killed run leaves a readable log that the
+(:func:`escbench.harness.jsonl.append_records`), so a killed run leaves a readable log that the
 resumed run continues. Token throughput comes from the Trainer's own count of non-padding
 input tokens (``num_input_tokens_seen``).
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from harness.jsonl import append_records, repair_tail
+from escbench.harness.jsonl import append_records, repair_tail
 
 
 class ThroughputMeter:

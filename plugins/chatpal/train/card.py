@@ -12,7 +12,7 @@ student systems (``training_card.md`` is the same for people). Keys:
   (template text, comments removed) with its ``system_prompt_file`` and ``_sha256``,
   ``chat_template`` (bool) and ``chat_template_sha256``, ``target`` (``"[Strategy] response"``
   or ``"response"``), ``eos_token``, ``max_len``, ``truncation`` (``"drop-oldest-turns"``: whole oldest turns
-  dropped, system prompt kept; see :mod:`plugins.chatpal.student_format`), ``max_prompt_tokens``
+  dropped, system prompt kept; see :mod:`escbench.plugins.chatpal.student_format`), ``max_prompt_tokens``
   (the prompt budget students use at inference too), ``strategy_catalog``.
 * ``data``: input files with sha256 and counts; ``data_stats``: pair counts, drops, truncations.
 * ``training``: what the student learnt from (:func:`training_facts`): ``method``,
@@ -30,8 +30,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.jsonl import write_atomic, write_json_atomic
+from escbench.harness.errors import ConfigError
+from escbench.harness.jsonl import write_atomic, write_json_atomic
 
 CARD_JSON = "training_card.json"
 CARD_MD = "training_card.md"
@@ -45,7 +45,7 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 def base_fingerprint(spec: str, model_path: str | Path) -> dict[str, Any]:
     """What identifies base weights without hashing them all: normalised config hash and the
     total size of the weight files (plus the GGUF hash for converted models)."""
-    from harness.models import read_marker
+    from escbench.harness.models import read_marker
 
     folder = Path(model_path)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -76,7 +76,7 @@ def read_card(folder: str | Path) -> dict[str, Any]:
 def verify_base_model(card: dict[str, Any], model_spec: str, where: str = "adapter") -> None:
     """ConfigError unless ``model_spec`` resolves to the weights the card was trained on
     (same normalised config and weight size; for GGUF conversions, the same source file)."""
-    from harness.models import resolve_model
+    from escbench.harness.models import resolve_model
 
     trained = card["base_model"]
     given = base_fingerprint(model_spec, resolve_model(model_spec))
@@ -123,7 +123,7 @@ def check_student(folder: str | Path, base_model: str, with_strategy: bool, syst
     Returns None for a folder without a card (an adapter made outside escbench); raises
     ConfigError naming what differs and the system that fits the card otherwise.
     """
-    from harness.prompt_budget import TRUNCATION
+    from escbench.harness.prompt_budget import TRUNCATION
 
     if not (Path(folder).expanduser() / CARD_JSON).is_file():
         return None

@@ -1,6 +1,6 @@
 """Tokenising training pairs: the student prompt, the target, truncation, loss mask.
 
-Prompt and target text come from :func:`plugins.chatpal.student_format.training_pair`, the
+Prompt and target text come from :func:`escbench.plugins.chatpal.student_format.training_pair`, the
 one definition shared with the student systems. The prompt is tokenised on its own (special
 tokens added only for tokenizers without a chat template, as the generation backend does)
 and the target after it, so training sees exactly the token boundary inference produces.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from harness.errors import DataError
+from escbench.harness.errors import DataError
 
 from .data import TrainingPair
 
@@ -37,7 +37,7 @@ class PromptFormat:
 
     @property
     def prompt_tokens(self) -> int:
-        from harness.prompt_budget import prompt_budget
+        from escbench.harness.prompt_budget import prompt_budget
 
         return prompt_budget(self.max_len, self.max_prompt_tokens)
 

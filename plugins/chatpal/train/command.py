@@ -1,11 +1,11 @@
-"""``escbench train``: the command-line face of :func:`plugins.chatpal.train.trainer.train_student`.
+"""``escbench train``: the command-line face of :func:`escbench.plugins.chatpal.train.trainer.train_student`.
 
 Importing this module is cheap (argparse only); torch and transformers load when the command
 runs. Data parallelism needs no code change: start one process per GPU, e.g. ::
 
-    accelerate launch --multi_gpu --num_processes 8 -m harness.cli train --base /models/llama-7b \
+    accelerate launch --multi_gpu --num_processes 8 -m escbench.harness.cli train --base /models/llama-7b \
         --data extes_train.jsonl --dri extes_dri.jsonl --out students/chatpal --load-8bit
-    torchrun --nproc_per_node 8 -m harness.cli train ...        # the same, without accelerate
+    torchrun --nproc_per_node 8 -m escbench.harness.cli train ...        # the same, without accelerate
 
 Gradient accumulation shrinks with the number of processes so that micro batch x processes x
 accumulation stays ``--effective-batch``; only the main process writes checkpoints, the log

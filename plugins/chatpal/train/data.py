@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from harness.catalogs import StrategyCatalog
-from harness.data import Dialogue, Example
-from harness.errors import ConfigError, DataError
-from harness.models import file_sha256
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.data import Dialogue, Example
+from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.models import file_sha256
 
 from .dri_file import DriRecord
 from .source import DataSource
@@ -60,8 +60,8 @@ def load_source_dialogues(
     Raises DataError for unreadable files and for a dialogue id seen twice (DRI lines
     refer to dialogues by id); ConfigError when a split YAML uses another strategy catalog.
     """
-    from harness.loaders import load_dialogues
-    from harness.splits import load_split, read_split_spec
+    from escbench.harness.loaders import load_dialogues
+    from escbench.harness.splits import load_split, read_split_spec
 
     dialogues: list[Dialogue] = []
     sources: list[DataSource] = []

@@ -8,7 +8,7 @@ One JSON object per line, one line per inpainted supporter turn::
      ...provenance fields (teacher, prompt hash, seed...), ignored here}
 
 ``dialogue_id`` + ``turn_index`` locate the turn in the dialogue data; ``original.text`` must
-match that turn (checked by :func:`plugins.chatpal.train.data.dri_pairs`). Strategies are
+match that turn (checked by :func:`escbench.plugins.chatpal.train.data.dri_pairs`). Strategies are
 normalised with the training catalog. Blank lines are ignored; every other problem is a
 DataError naming the file and line.
 """
@@ -18,9 +18,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.catalogs import StrategyCatalog
-from harness.errors import DataError, UnknownStrategyError
-from harness.models import file_sha256
+from escbench.harness.catalogs import StrategyCatalog
+from escbench.harness.errors import DataError, UnknownStrategyError
+from escbench.harness.models import file_sha256
 
 from .source import DataSource
 

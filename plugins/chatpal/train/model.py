@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 from .settings import TrainSettings
 

@@ -16,8 +16,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.jsonl import read_records, write_json_atomic, write_jsonl_atomic
+from escbench.harness.errors import ConfigError
+from escbench.harness.jsonl import read_records, write_json_atomic, write_jsonl_atomic
 
 from .card import CARD_JSON
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.errors import ConfigError
+from escbench.harness.errors import ConfigError
 
 METHODS = ("lora", "adapter", "full")
 DTYPES = ("auto", "float32", "bfloat16")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError
-from harness.jsonl import write_atomic
+from escbench.harness.errors import ConfigError
+from escbench.harness.jsonl import write_atomic
 
 from .settings import TrainSettings
 
@@ -46,7 +46,7 @@ def train_student(settings: TrainSettings) -> TrainOutcome:
     from accelerate import PartialState
     from transformers.trainer_callback import PrinterCallback
 
-    from harness.models import quiet_transformers, resolve_model
+    from escbench.harness.models import quiet_transformers, resolve_model
 
     from .callbacks import JsonlLogCallback, RichProgressCallback
     from .card import base_fingerprint, hardware_info, write_card
@@ -114,7 +114,7 @@ def run_fingerprint(settings: TrainSettings, base: dict[str, Any], sources: list
 
 
 def _load_data(settings: TrainSettings):
-    from harness.catalogs import load_strategy_catalog
+    from escbench.harness.catalogs import load_strategy_catalog
 
     from .data import build_training_data, load_source_dialogues
     from .dri_file import dri_source, read_dri_file
@@ -137,7 +137,7 @@ def _load_data(settings: TrainSettings):
 
 
 def _prompt_format(settings: TrainSettings):
-    from harness.prompts import read_prompt_template
+    from escbench.harness.prompts import read_prompt_template
     from ..student_format import default_prompt_path
 
     from .collate import PromptFormat
@@ -192,9 +192,9 @@ def _last(log_history: list[dict], key: str) -> float | None:
 
 def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_set, valid_set, trainer,
           parameters, resume_from, started, hardware) -> dict[str, Any]:
-    from harness.models import file_sha256
-    from harness.prompt_budget import TRUNCATION
-    from harness.results import environment_info, now_iso
+    from escbench.harness.models import file_sha256
+    from escbench.harness.prompt_budget import TRUNCATION
+    from escbench.harness.results import environment_info, now_iso
 
     from .card import training_facts
 
@@ -206,7 +206,7 @@ def _card(settings, base, data, catalog_name, prompt_format, tokenizer, train_se
         "method": settings.method,
         "base_model": base,
         "prompt_format": {
-            "module": "plugins.chatpal.student_format", "with_strategy": fmt.with_strategy,
+            "module": "escbench.plugins.chatpal.student_format", "with_strategy": fmt.with_strategy,
             "system_prompt": fmt.system_prompt, "system_prompt_file": str(Path(prompt_path).resolve()),
             "system_prompt_sha256": file_sha256(Path(prompt_path)),
             "chat_template": bool(chat_template),

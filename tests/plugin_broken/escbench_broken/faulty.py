@@ -1,8 +1,7 @@
 """Systems and metrics that fail at run time in the ways real plugins do."""
 import math
 
-from harness import hookimpl
-from harness.registry import Generation, MetricResult
+from escbench import hookimpl, Generation, MetricResult
 
 
 class _Base:

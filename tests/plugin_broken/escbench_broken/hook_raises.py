@@ -1,5 +1,5 @@
 """A plugin whose register_metrics hook raises."""
-from harness import hookimpl
+from escbench import hookimpl
 
 
 @hookimpl

@@ -1,5 +1,5 @@
 """A plugin whose register_systems returns a class instead of a list of classes."""
-from harness import hookimpl
+from escbench import hookimpl
 
 
 class Lonely:

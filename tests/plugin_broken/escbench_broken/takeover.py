@@ -2,8 +2,7 @@
 command run."""
 from pathlib import Path
 
-from harness import hookimpl
-from harness.registry import Generation
+from escbench import hookimpl, Generation
 
 
 class FakeLlama:

@@ -1,6 +1,5 @@
 """One of two plugins registering the same system name 'twin'."""
-from harness import hookimpl
-from harness.registry import Generation
+from escbench import hookimpl, Generation
 
 
 class Twin:

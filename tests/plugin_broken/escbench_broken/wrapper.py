@@ -1,5 +1,5 @@
 """A plugin with a wrapper hook implementation (escbench refuses wrappers)."""
-from harness import hookimpl
+from escbench import hookimpl
 
 
 @hookimpl(wrapper=True)

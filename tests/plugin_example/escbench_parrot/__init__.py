@@ -1,8 +1,7 @@
 """A complete escbench plugin: one system, one metric, one split."""
 from pathlib import Path
 
-from harness import hookimpl
-from harness.registry import Generation, MetricResult
+from escbench import hookimpl, Generation, MetricResult
 
 HERE = Path(__file__).parent
 
