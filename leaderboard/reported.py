@@ -1,10 +1,11 @@
-"""Tables REPORTED in the ChatPal paper (``leaderboard/paper/*.yaml``), rendered as tables of
+"""Tables REPORTED in the ChatPal paper (``tasks/paper/*.yaml``), rendered as tables of
 their own, never ranked together with escbench's rows, and ``escbench reported``.
 
 A reported-table YAML holds ``title`` (says plainly it is the paper's), ``source`` (which
 table of the paper), ``caption``, ``row_header``, ``split`` (what the CSV/JSON rows name as their split), ``columns`` (display-schema names) and
 ``rows`` (row name -> column -> number). :func:`write_formats` writes any :class:`Table` in
-the published formats (md, LaTeX, HTML, CSV, JSON) through the registered renderers.
+the published formats (md, LaTeX, HTML, CSV, JSON) through the registered renderers
+(:func:`escbench.harness.table_files.write_formats`).
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import sys
 from pathlib import Path
 
 from escbench.harness.errors import ConfigError
+from escbench.harness.paths import TASKS_DIR
 from escbench.harness.table import Table, finite
+from escbench.harness.table_files import write_formats
 
-PAPER_DIR = Path(__file__).resolve().parent / "paper"
-FORMATS = {"md": "md", "latex": "tex", "html": "html", "csv": "csv", "json": "json"}
+PAPER_DIR = TASKS_DIR / "paper"
 
 
 def reported_path(name: str = "table5") -> Path:
@@ -25,7 +27,7 @@ def reported_path(name: str = "table5") -> Path:
 
 
 def load_reported(name: str = "table5") -> Table:
-    """The reported table ``name`` (a file in ``leaderboard/paper/`` or a YAML path) as a Table;
+    """The reported table ``name`` (a file in ``tasks/paper/`` or a YAML path) as a Table;
     ConfigError naming the file and the row or column on a malformed entry."""
     import yaml
 
@@ -55,24 +57,9 @@ def load_reported(name: str = "table5") -> Table:
     return table
 
 
-def write_formats(table: Table, folder: Path, stem: str, host=None) -> list[Path]:
-    """``folder/stem.{md,tex,html,csv,json}`` rendered by the registered renderers."""
-    from escbench.harness.jsonl import write_atomic
-    from escbench.harness.plugins import get_host
-
-    host = host or get_host()
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt, suffix in FORMATS.items():
-        out = folder / f"{stem}.{suffix}"
-        write_atomic(out, host.renderers.get(fmt)().render(table))
-        written.append(out)
-    return written
-
-
 def configure_reported(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("table", nargs="?", default="table5",
-                        help="a table of leaderboard/paper/ (default: table5) or a reported-table YAML")
+                        help="a table of tasks/paper/ (default: table5) or a reported-table YAML")
     parser.add_argument("--format", default="md", help="md, latex, html, csv, json or terminal (default md)")
     parser.add_argument("--out", type=Path, help="write to this file instead of printing")
     parser.add_argument("--publish", type=Path, metavar="DIR",

@@ -1,4 +1,4 @@
-"""The paper's reported Table 5 (leaderboard/paper/table5.yaml) is checked against the paper's
+"""The paper's reported Table 5 (tasks/paper/table5.yaml) is checked against the paper's
 own text, and rendered as a table of its own, clearly labelled, in every published format."""
 from __future__ import annotations
 

@@ -139,18 +139,19 @@ def _examples_of(results: Path, split: str) -> int:
 def reported_identity() -> str:
     """sha256 of the paper's reported Table 5 file (publish renders it; an edit re-publishes)."""
     from escbench.harness.models import file_sha256
-    from escbench.leaderboard.reported import reported_path
+    from escbench.harness.paths import TASKS_DIR
 
-    return file_sha256(reported_path("table5"))
+    return file_sha256(TASKS_DIR / "paper" / "table5.yaml")
 
 
 def run_publish(ctx, unit, folder: Path) -> None:
     """Leaderboard (md, LaTeX, HTML, CSV, JSON) with intervals and significance, and plots;
     beside it, apart, the paper's reported Table 5 (``reported-table5.*``) and, with
     ``stages.train.variants``, Table 8 (``table8/``)."""
-    from escbench.leaderboard.reported import load_reported, write_formats
+    from escbench.harness.table_files import write_formats
 
     from .table8 import table8
+
     settings = ctx.experiment.stage("publish")
     results = [str(p) for p in main_result_folders(ctx)]
     argv = ["leaderboard", *results, "--publish", str(folder / "leaderboard"), "--resamples",
@@ -162,7 +163,8 @@ def run_publish(ctx, unit, folder: Path) -> None:
     argv += ["--caption", str(settings["caption"])] if settings.get("caption") else []
     if call(argv, unit.id) != 0:
         raise StageError(f"{unit.id}: escbench leaderboard reported problems")
-    write_formats(load_reported("table5"), folder / "leaderboard", "reported-table5")
+    if call(["reported", "table5", "--publish", str(folder / "leaderboard")], unit.id) != 0:
+        raise StageError(f"{unit.id}: escbench reported could not render the paper's Table 5")
     if unit.settings.get("variants"):
         write_formats(table8(ctx, unit.settings["variants"], split_names(ctx)[0]), folder / "table8", "table8")
     sweep = [str(ctx.folder(u)) for u in ctx.sweep_units()]
