@@ -103,7 +103,10 @@ def _matcher_verdict(xgr, grammar, stop: int, answer: dict) -> str:
     return "complete" if matcher.accept_token(stop) else "incomplete"
 
 
-def test_the_xgrammar_matcher_of_the_extended_schema_refuses_broken_dialogues(catalog):
+@pytest.fixture(scope="module")
+def grammar_of():
+    """``(xgrammar, grammar_of(schema), stop token)``: schemas compiled against the embedded
+    model's tokenizer (skips when xgrammar or the converted model is missing)."""
     xgr = pytest.importorskip("xgrammar")
     from transformers import AutoTokenizer
 
@@ -118,8 +121,12 @@ def test_the_xgrammar_matcher_of_the_extended_schema_refuses_broken_dialogues(ca
     class Model:  # compiled_grammar reads only config.vocab_size
         config = type("Config", (), {"vocab_size": len(tokenizer)})()
 
-    grammar = compiled_grammar(Model(), tokenizer, dialogue_schema(catalog, SCENE, 4, 6, EXTENDED))
-    stop = tokenizer.eos_token_id
+    return xgr, lambda schema: compiled_grammar(Model(), tokenizer, schema), tokenizer.eos_token_id
+
+
+def test_the_xgrammar_matcher_of_the_extended_schema_refuses_broken_dialogues(catalog, grammar_of):
+    xgr, compile_schema, stop = grammar_of
+    grammar = compile_schema(dialogue_schema(catalog, SCENE, 4, 6, EXTENDED))
     assert _matcher_verdict(xgr, grammar, stop, dialogue(GOOD)) == "complete"
     assert _matcher_verdict(xgr, grammar, stop, dialogue(GOOD[:3])) == "refused"  # "]" before min_turns
     for label, answer in BAD.items():
@@ -161,24 +168,11 @@ def test_plain_sentences_refuse_slots_markup_and_short_turns_in_jsonschema(catal
         SchemaOptions(sentences=True)
 
 
-def test_the_xgrammar_matcher_of_plain_sentences_agrees_with_jsonschema(catalog):
-    xgr = pytest.importorskip("xgrammar")
-    from transformers import AutoTokenizer
-
-    from escbench.harness.backends.constrained import compiled_grammar
-    from escbench.harness.models import embedded_model_dir
-
-    folder = embedded_model_dir()
-    if not (folder / "tokenizer.json").is_file():
-        pytest.skip(f"the embedded model is not converted yet ({folder})")
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-
-    class Model:  # compiled_grammar reads only config.vocab_size
-        config = type("Config", (), {"vocab_size": len(tokenizer)})()
-
-    grammar = compiled_grammar(Model(), tokenizer, dialogue_schema(catalog, SCENE, 4, 6, SENTENCES))
+def test_the_xgrammar_matcher_of_plain_sentences_agrees_with_jsonschema(catalog, grammar_of):
+    xgr, compile_schema, stop = grammar_of
+    grammar = compile_schema(dialogue_schema(catalog, SCENE, 4, 6, SENTENCES))
     description = "A student worries about the exams."
-    assert _matcher_verdict(xgr, grammar, tokenizer.eos_token_id, dialogue(SENTENCE_GOOD, description)) == "complete"
+    assert _matcher_verdict(xgr, grammar, stop, dialogue(SENTENCE_GOOD, description)) == "complete"
     for label, text in SENTENCE_BAD.items():
         answer = dialogue([("User", text)] + SENTENCE_GOOD[1:], description)
-        assert _matcher_verdict(xgr, grammar, tokenizer.eos_token_id, answer) == "refused", label
+        assert _matcher_verdict(xgr, grammar, stop, answer) == "refused", label

@@ -64,6 +64,16 @@ def _spread_over_dialogues(example_ids: list[str], n: int, rng: random.Random) -
     return chosen
 
 
+def _shared_ids(samples: dict[str, dict], n: int, what: str) -> list:
+    """The sample ids every system has (in the first system's order); ConfigError when fewer
+    than ``n``, saying ``only K <what> (systems); lower --n``."""
+    names = list(samples)
+    common = [i for i in samples[names[0]] if all(i in samples[name] for name in names)]
+    if len(common) < n:
+        raise ConfigError(f"--n {n}: only {len(common)} {what} ({', '.join(names)}); lower --n")
+    return common
+
+
 def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: list[str] | None = None) -> Selection:
     """Units for rating system replies on ``split`` from the results under ``paths``. Rows are
     keyed by each record's run label (:func:`escbench.harness.results.record_label`: the label, else the
@@ -87,10 +97,7 @@ def select_responses(paths: list[Path], split: str, n: int, seed: int, systems: 
         raise ConfigError(f"no results records of split {split!r} under {[str(p) for p in paths]}")
     samples = {record_label(r): {s["id"]: s for s in read_samples(record_details(r, src))} for r, src in chosen}
     names = list(samples)
-    common = [i for i in samples[names[0]] if all(i in samples[name] for name in names)]
-    if len(common) < n:
-        raise ConfigError(f"--n {n}: only {len(common)} examples of split {split!r} have a reply from every system "
-                          f"({', '.join(names)}); lower --n")
+    common = _shared_ids(samples, n, f"examples of split {split!r} have a reply from every system")
     rng = random.Random(seed)
     picked = _spread_over_dialogues(common, n, rng)
     ids = iter(_unit_ids(rng, n * len(names)))
@@ -147,10 +154,7 @@ def select_conversations(paths: list[Path], split: str, n: int, seed: int, syste
     if not samples or not all("turns" in row for rows in samples.values() for row in rows.values()):
         raise ConfigError(f"no interactive results (escbench interact) of split {split!r} under {[str(p) for p in paths]}")
     names = list(samples)
-    common = [i for i in samples[names[0]] if all(i in samples[name] for name in names)]
-    if len(common) < n:
-        raise ConfigError(f"--n {n}: only {len(common)} role cards of split {split!r} were played with every system "
-                          f"({', '.join(names)}); lower --n")
+    common = _shared_ids(samples, n, f"role cards of split {split!r} were played with every system")
     rng = random.Random(seed)
     picked = rng.sample(common, n)
     ids = iter(_unit_ids(rng, n * len(names)))
