@@ -12,6 +12,7 @@ run: setup
 
 test: setup
 	$(BIN)/pytest -q
+	VENV=$(VENV) .ci/wheel-check
 
 # Everything but the model-loading tests (a conftest guard fails a fast test that loads a model).
 test-fast: setup
