@@ -73,7 +73,7 @@ def test_export_needing_more_examples_than_exist_says_so(human, results, tmp_pat
 
 
 def test_sheet_cells_that_look_like_formulas_are_kept_as_text(tmp_path):
-    from escbench.plugins.human.guideline import Dimension
+    from escbench.harness.guideline import Dimension
     from escbench.plugins.human.sheets import Unit, write_sheet
 
     unit = Unit("u1", "c01", ({"role": "user", "text": "hi"},), "=HYPERLINK(\"x\")", "s", "d:1")

@@ -84,7 +84,7 @@ def test_interrupted_judge_resumes_from_its_log(human, export, judge):  # noqa: 
 
 def test_unreadable_answers_are_an_error_naming_the_unit(export, judge):  # noqa: F811
     from escbench.plugins.human.analysis import read_key
-    from escbench.plugins.human.guideline import read_guideline
+    from escbench.harness.guideline import read_guideline
     from escbench.plugins.human.judge import openai_chat, run_judge
 
     judge.always_prose = True
@@ -102,7 +102,7 @@ def test_unreachable_judge_names_the_url(human, export):  # noqa: F811
 
 def test_a_judge_answer_cut_at_max_tokens_is_never_used(export, judge):  # noqa: F811  (issue #17)
     from escbench.plugins.human.analysis import read_key
-    from escbench.plugins.human.guideline import read_guideline
+    from escbench.harness.guideline import read_guideline
     from escbench.plugins.human.judge import openai_chat, run_judge
 
     def cut(request: Request) -> Answer:  # the scores came before the cut, but the answer is cut

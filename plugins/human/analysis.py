@@ -8,10 +8,10 @@ from pathlib import Path
 
 from escbench.harness.display import DisplaySchema
 from escbench.harness.errors import DataError
+from escbench.harness.guideline import Dimension
 from escbench.harness.table import Column, Table
 
 from .export import KEY_FILE, KEY_SCHEMA
-from .guideline import Dimension
 from .sheets import read_sheet
 
 

@@ -62,7 +62,7 @@ def run_export(args: argparse.Namespace) -> int:
     from escbench.harness.errors import ConfigError
 
     from .export import JUDGE_SHEET, select_conversations, select_dialogues, select_responses, write_export
-    from .guideline import read_guideline
+    from escbench.harness.guideline import read_guideline
 
     if sum(bool(v) for v in (args.split, args.datasets, getattr(args, "conversations", None))) != 1:
         raise ConfigError("human export: give one of --split (rate system replies), --datasets (rate whole dialogues) "
@@ -114,7 +114,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_judge_command(args: argparse.Namespace) -> int:
     from .analysis import read_key
-    from .guideline import read_guideline
+    from escbench.harness.guideline import read_guideline
     from .judge import api_key_from, openai_chat, run_judge
 
     key = read_key(args.folder)

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from escbench.harness.errors import ConfigError
+from escbench.harness.guideline import Guideline
 from escbench.harness.jsonl import write_json_atomic, write_jsonl_atomic
 from escbench.harness.results import now_iso
 
 from .form import write_form
-from .guideline import Guideline
 from .sheets import Unit, write_sheet
 
 KEY_FILE = "key.json"

@@ -15,7 +15,8 @@ from pathlib import Path
 from string import Template
 from typing import Sequence
 
-from .guideline import Dimension, Guideline
+from escbench.harness.guideline import Dimension, Guideline
+
 from .sheets import ROLE_NAMES, Unit
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.guideline import Dimension, Guideline
 from escbench.harness.jsonl import append_records, read_records, repair_tail
 
 from .export import UNITS_FILE
-from .guideline import Dimension, Guideline
 from .sheets import Unit, conversation_text, write_sheet
 
 

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from escbench.harness.errors import DataError
-
-from .guideline import Dimension
+from escbench.harness.guideline import Dimension
 
 ROLE_NAMES = {"user": "Seeker", "ai": "Supporter"}
 MAX_LISTED = 20

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from escbench.harness.errors import ConfigError, DataError
+from escbench.harness.guideline import GUIDELINE, Dimension
+from escbench.harness.guideline import read_guideline as read_shared_guideline
 from escbench.harness.paths import TASKS_DIR
 from escbench.harness.structured import response_format, strict_object
 
 from .cards import INTENSITY_SCALE, RoleCard
 
 PROMPTS = TASKS_DIR / "prompts" / "interactive"
-GUIDELINE = TASKS_DIR / "human_eval" / "guideline.md"
 GUIDELINE_MODE = "dialogues"  # whole conversations: the paper's Table 3 dimensions
 
 
@@ -56,13 +57,9 @@ def read_template(folder: Path, name: str) -> Template:
 
 
 @dataclass(frozen=True)
-class Dimension:
-    name: str  # e.g. "Helpfulness" (the judge's key)
-    short: str  # e.g. "Hel." (the score column is "J-Hel.")
-
-
-@dataclass(frozen=True)
 class Guideline:
+    """The guideline's whole-conversation view: its text, scale and ``dialogues`` dimensions."""
+
     text: str
     scale: tuple[int, ...]
     dimensions: tuple[Dimension, ...]
@@ -70,23 +67,13 @@ class Guideline:
 
 
 def read_guideline(path: Path = GUIDELINE) -> Guideline:
-    """The guideline's text and its whole-conversation dimensions (front matter ``modes`` holding
-    ``dialogues``); ConfigError naming the file when the front matter is unusable."""
-    import yaml
-
-    path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-        head, text = raw[4:].split("\n---\n", 1) if raw.startswith("---\n") else ("", raw)
-        meta = yaml.safe_load(head) or {}
-        scale = tuple(int(v) for v in meta.get("scale", (0, 1, 2, 3)))
-        dimensions = tuple(Dimension(str(e["name"]), str(e.get("short", e["name"])))
-                           for e in meta["dimensions"] if GUIDELINE_MODE in e.get("modes", [GUIDELINE_MODE]))
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
-        raise ConfigError(f"{path}: cannot read the guideline's front matter ({type(error).__name__}: {error})") from None
+    """The guideline (:func:`escbench.harness.guideline.read_guideline`) with its
+    whole-conversation dimensions; ConfigError naming the file when none lists ``dialogues``."""
+    shared = read_shared_guideline(path)
+    dimensions = shared.for_mode(GUIDELINE_MODE)
     if not dimensions:
         raise ConfigError(f"{path}: no dimension lists the mode {GUIDELINE_MODE!r}")
-    return Guideline(text.strip(), scale, dimensions, hashlib.sha256(raw.encode("utf-8")).hexdigest())
+    return Guideline(shared.text.strip(), shared.scale, dimensions, shared.sha256)
 
 
 # -- simulator --------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """The human-evaluation guideline (paper Appendix L) and its dimensions, read from
-``tasks/human_eval/guideline.md``: YAML front matter (scale, dimensions) then the text raters read."""
+``tasks/human_eval/guideline.md``: YAML front matter (scale, dimensions) then the text raters read.
+Shared by the human evaluation (replies and dialogues) and the interactive judge (dialogues)."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from escbench.harness.errors import ConfigError
-from escbench.harness.paths import TASKS_DIR
+from .errors import ConfigError
+from .paths import TASKS_DIR
 
 GUIDELINE = TASKS_DIR / "human_eval" / "guideline.md"
 MODES = ("responses", "dialogues")
@@ -23,6 +25,7 @@ class Guideline:
     text: str
     scale: tuple[int, ...]
     dimensions: dict[str, tuple[Dimension, ...]]  # mode -> dimensions in order
+    sha256: str = ""  # of the whole file (cache keys of what the guideline's text decides)
 
     def for_mode(self, mode: str) -> tuple[Dimension, ...]:
         return self.dimensions[mode]
@@ -49,4 +52,5 @@ def read_guideline(path: Path | None = None) -> Guideline:
     except (yaml.YAMLError, KeyError, TypeError, ValueError) as error:
         raise ConfigError(f"{path}: bad front matter ({type(error).__name__}: {error}); "
                           "expected 'scale: [..]' and 'dimensions: [{name, short, modes}]'") from None
-    return Guideline(text=text.strip() + "\n", scale=scale, dimensions=dimensions)
+    return Guideline(text=text.strip() + "\n", scale=scale, dimensions=dimensions,
+                     sha256=hashlib.sha256(raw.encode("utf-8")).hexdigest())
