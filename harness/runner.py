@@ -221,7 +221,7 @@ def _write_rejects(out: Path, data: SplitData) -> None:
     write_jsonl_atomic(out / "rejects" / f"{data.spec.name}.jsonl", rows)
 
 
-def _cache_identity(host: PluginHost, system_name: str, system) -> dict:
+def cache_identity(host: PluginHost, system_name: str, system) -> dict:
     """What keys a system's cache: its config, plus distribution and version for a
     third-party system (upgrading the package must not reuse old outputs)."""
     identity = system.config()
@@ -238,7 +238,7 @@ def _generate(system, system_name, data, config, progress, host, who, outcome) -
     that fails halfway keeps every finished batch in the cache."""
     settings = config.settings
     try:
-        identity = _cache_identity(host, system_name, system)
+        identity = cache_identity(host, system_name, system)
     except Exception as error:
         raise _contain(who, "config", error) from None
     cache = GenerationCache(Path(config.out) / "cache", system_name, identity, read_existing=config.use_cache)

@@ -105,7 +105,7 @@ def _run_systems(args, host, spec, cards, source, systems: list[tuple[str, dict]
     error line per failed system, and the record paths."""
     from escbench.harness.errors import EscbenchError
     from escbench.harness.registry import GenerationSettings
-    from escbench.harness.runner import LABEL_KEY, _cache_identity, system_kwargs
+    from escbench.harness.runner import LABEL_KEY, cache_identity, system_kwargs
 
     from .engine import judge_conversations, run_conversations
     from .prompts import PROMPTS, read_guideline, read_template
@@ -140,7 +140,7 @@ def _run_systems(args, host, spec, cards, source, systems: list[tuple[str, dict]
         try:
             system = _build(host, name, system_args)
             system.prepare()
-            identity = {"system": _cache_identity(host, name, system), "simulator": simulator_config,
+            identity = {"system": cache_identity(host, name, system), "simulator": simulator_config,
                         "settings": {k: v for k, v in settings.to_dict().items() if k != "batch_size"},
                         "max_turns": spec.max_turns}
             store = TurnStore(args.out / "interactive" / "conversations", label, identity, not args.no_cache)
