@@ -12,9 +12,11 @@ This module does not rely on that; it works on token ids:
    is at least ``min_shared`` tokens.
 2. :func:`generate_shared` runs one forward pass per trunk (only over the tokens the
    trunk it extends did not cover) and decodes the prompts in batches of ``batch_size``:
-   each row's cache is its trunk's cache cut at the prompt's length minus one, left-padded
-   to the batch's longest; the prompt's last token is fed as the batch input, so the
-   decoding itself is the backend's usual ``generate`` call.
+   each row sees its trunk's cache up to the prompt's length minus one, and the prompt's
+   last token is fed as the batch input, so the decoding itself is the backend's usual
+   ``generate`` call. The rows read one copy of their trunk's cache
+   (:mod:`.trunk_attention`), or, for models whose attention cannot be switched, a copy
+   per row left-padded to the batch's longest prompt.
 
 Results equal the per-example path up to floating point: a prefix's keys and values come
 out of a longer forward pass, which can round differently in the last bits; a greedy
@@ -117,17 +119,26 @@ class Prefilled:
     cache: Any
 
 
+def _encode(model: Any, pad_id: int, token_lists: list[list[int]]) -> dict:
+    """Left-padded ``input_ids`` and ``attention_mask`` of the prompts."""
+    import torch
+
+    width = max(len(tokens) for tokens in token_lists)
+    ids = torch.full((len(token_lists), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(token_lists), width), dtype=torch.long)
+    for row, tokens in enumerate(token_lists):
+        ids[row, width - len(tokens):] = torch.tensor(tokens, dtype=torch.long)
+        mask[row, width - len(tokens):] = 1
+    return {"input_ids": ids.to(model.device), "attention_mask": mask.to(model.device)}
+
+
 def _batch(model: Any, pad_id: int, rows: list[tuple[list[int], list]]) -> Prefilled:
-    """Rows of (prompt tokens, trunk cache): caches cut at len-1 and left-padded."""
+    """Rows of (prompt tokens, trunk cache): caches cut at len-1 and left-padded (a copy
+    per row; :mod:`.trunk_attention` avoids the copies where the model allows)."""
     import torch
     from transformers import DynamicCache
 
     width = max(len(tokens) for tokens, _ in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, (tokens, _) in enumerate(rows):
-        ids[row, width - len(tokens):] = torch.tensor(tokens, dtype=torch.long)
-        mask[row, width - len(tokens):] = 1
     layers = []
     for layer in range(len(rows[0][1])):
         keys0, values0 = rows[0][1][layer]
@@ -139,7 +150,7 @@ def _batch(model: Any, pad_id: int, rows: list[tuple[list[int], list]]) -> Prefi
             keys[row, :, width - 1 - cached:] = cache[layer][0][0, :, :cached]
             values[row, :, width - 1 - cached:] = cache[layer][1][0, :, :cached]
         layers.append((keys, values))
-    encoded = {"input_ids": ids.to(model.device), "attention_mask": mask.to(model.device)}
+    encoded = _encode(model, pad_id, [tokens for tokens, _ in rows])
     return Prefilled(encoded, DynamicCache(layers, config=model.config))
 
 
@@ -156,10 +167,17 @@ def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_si
                     add_special_tokens: bool,
                     decode_batch: Callable[[list[int], Prefilled], list],
                     progress: Callable[[int], None] | None = None,
-                    min_shared: int = MIN_SHARED, carry: Carry | None = None) -> list:
+                    min_shared: int = MIN_SHARED, carry: Carry | None = None,
+                    trunk_decoding: bool | None = None) -> list:
     """Outputs of ``decode_batch(indices, prefilled)`` for every prompt, in prompt order;
     ``progress(n)`` after each batch with the number finished so far. ``carry`` (updated
-    in place): the trunk of the last prompt, for a next call that continues its dialogue."""
+    in place): the trunk of the last prompt, for a next call that continues its dialogue.
+    ``trunk_decoding``: decode against one copy of each trunk (:mod:`.trunk_attention`;
+    None: wherever the model allows) rather than a padded copy per row."""
+    from . import trunk_attention
+
+    if trunk_decoding is None:
+        trunk_decoding = trunk_attention.applicable(model)
     token_lists = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
     carried = carry.tokens if carry is not None and carry.cache is not None else None
     trunks = plan(token_lists, min_shared, carried)
@@ -172,8 +190,15 @@ def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_si
     def flush(rows: list[tuple[int, int]]) -> None:
         nonlocal done
         indices = [index for index, _ in rows]
-        prefilled = _batch(model, pad_id, [(token_lists[i], caches[t]) for i, t in rows])
-        for index, output in zip(indices, decode_batch(indices, prefilled)):
+        if trunk_decoding:
+            encoded = _encode(model, pad_id, [token_lists[i] for i in indices])
+            batch = trunk_attention.make_batch(model, [(len(token_lists[i]), t, caches[t]) for i, t in rows])
+            prefilled = Prefilled(encoded, trunk_attention.suffix_cache(model, encoded["input_ids"].shape[1] - 1))
+            with trunk_attention.decoding(model, batch):
+                replies = decode_batch(indices, prefilled)
+        else:
+            replies = decode_batch(indices, _batch(model, pad_id, [(token_lists[i], caches[t]) for i, t in rows]))
+        for index, output in zip(indices, replies):
             outputs[index] = output
         done += len(rows)
         if progress is not None:
