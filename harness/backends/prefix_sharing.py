@@ -92,6 +92,15 @@ def supports(model: Any) -> bool:
     return all(kind == "full_attention" for kind in layer_types)
 
 
+def _last_logits_only(model: Any) -> dict:
+    """Only the cache is wanted from a trunk's forward pass: where the model allows, the
+    vocabulary projection runs for its last position only (not a [tokens, vocab] matrix)."""
+    import inspect
+
+    forward = getattr(model, "get_base_model", lambda: model)().forward
+    return {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(forward).parameters else {}
+
+
 def _trunk_cache(model: Any, trunk: Trunk, parent_cache: list | None) -> list:
     """Per-layer (keys, values) of ``trunk.tokens`` ([1, heads, tokens, dim] each)."""
     import torch
@@ -105,7 +114,7 @@ def _trunk_cache(model: Any, trunk: Trunk, parent_cache: list | None) -> list:
     ids = torch.tensor([trunk.tokens[start:]], dtype=torch.long, device=model.device)
     mask = torch.ones((1, len(trunk.tokens)), dtype=torch.long, device=model.device)
     with torch.inference_mode():
-        out = model(input_ids=ids, attention_mask=mask, use_cache=True,
+        out = model(input_ids=ids, attention_mask=mask, use_cache=True, **_last_logits_only(model),
                     cache=past if past is not None else DynamicCache(config=model.config))
     return [(layer.keys, layer.values) for layer in out.cache.layers]
 
