@@ -221,6 +221,8 @@ def measure(name: str, model_dir: Path, data: Path, work: Path, args, dri=None) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="local LLaMA-architecture model folder (default: random 1B-class)")
+    parser.add_argument("--tokenizer", default="smollm2",
+                        help="model folder whose tokenizer the random model takes (default: the embedded SmolLM2)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"any of {', '.join(CONFIGS)}")
     parser.add_argument("--seq-len", type=int, default=256)
     parser.add_argument("--effective-batch", type=int, default=128)
@@ -258,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             shape = json.loads((model_dir / "config.json").read_text())
         else:
             shape = TINY if args.tiny else LLAMA_1B
-            model_dir = build_random_llama(work / "model", load_tokenizer(str(resolve_model("smollm2"))), shape)
+            tokenizer = load_tokenizer(str(resolve_model(args.tokenizer)))
+            model_dir = build_random_llama(work / "model", tokenizer, shape)
         vocab = len(load_tokenizer(str(model_dir)))
         data = benchmark_data(work, args.effective_batch * (args.warmup + args.steps))
         features = encoded_pairs(model_dir, data, args.seq_len)
@@ -277,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         report["dri"] = dri.summary()
     print_report(report)
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        args.json.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return 0
 
 
@@ -310,10 +313,10 @@ def summarise(rows: list[dict], shape: dict, vocab: int, mean_pair_tokens: float
 
 def print_report(report: dict) -> None:
     header = f"{'config':<15}{'tok/s':>10}{'peak GiB':>10}{'TFLOP/s':>9}{'MFU':>7}{'vs int8 base':>13}{'7B epoch h':>12}"
-    print(header)
-    for row in report["rows"]:
-        if row["config"] in DRI_CONFIGS and "skipped" not in row:
-            continue  # their own table below
+    rows = [row for row in report["rows"] if row["config"] not in DRI_CONFIGS or "skipped" in row]
+    if rows:  # measured DRI rows have their own table (print_dri)
+        print(header)
+    for row in rows:
         if "skipped" in row:
             print(f"{row['config']:<15} skipped: {row['skipped']}")
             continue
