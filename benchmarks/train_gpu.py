@@ -253,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         parser.error(f"unknown config(s) {unknown}: choose from {', '.join(CONFIGS)}")
+    if args.dri_k < 1:
+        parser.error(f"--dri-k {args.dri_k}: the DRI configs need at least one alternative per supporter turn")
     with tempfile.TemporaryDirectory(prefix="escbench-train-gpu-") as scratch:
         work = Path(scratch)
         if args.model:
