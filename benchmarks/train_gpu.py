@@ -6,7 +6,10 @@ effective batch 128, with int8 (bitsandbytes) and bf16 base weights, in one run:
 * ``baseline``: transformers Trainer + PEFT set up the usual alpaca-lora way (micro batch 4,
   padding to the longest in each random batch, int8 as in the paper), built in this file;
 * ``escbench``: ``escbench train``'s code path (:func:`escbench.plugins.chatpal.train.trainer.train_student`)
-  with a larger micro batch and length-grouped batches.
+  with a larger micro batch and length-grouped batches;
+* ``escbench-bf16-dri`` / ``escbench-bf16-dri-packed``: the same code path on DRI data (``--dri-k``
+  alternatives per supporter turn) with ``--no-pack-dri`` and with DRI packing, one epoch each
+  (see ``train_gpu_dri.py``: tokens processed, pairs/s and the projected epoch next to the paper's).
 
 Both see the same tokenised seed-dialogue pairs. For each it prints non-padding tokens/s
 over the timed steps, peak GPU memory, the speed-up over the int8 baseline, and the time
@@ -20,6 +23,7 @@ the values. Nothing is asserted. Without CUDA the script says so and exits with 
 
     python benchmarks/train_gpu.py --json train_gpu.json
     python benchmarks/train_gpu.py --model /models/llama-7b --configs escbench-bf16,baseline-bf16
+    python benchmarks/train_gpu.py --configs escbench-bf16-dri,escbench-bf16-dri-packed
 """
 from __future__ import annotations
 
@@ -30,7 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
-CONFIGS = ("baseline-int8", "baseline-bf16", "escbench-int8", "escbench-bf16")
+from train_gpu_dri import (DRI_CONFIGS, PAPER_HOURS, PAPER_SETTING, compare_layouts, dri_facts, print_dri,
+                           run_escbench_dri, write_dri_data)
+
+CONFIGS = ("baseline-int8", "baseline-bf16", "escbench-int8", "escbench-bf16") + DRI_CONFIGS
 LLAMA_1B = dict(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22, num_attention_heads=32,
                 num_key_value_heads=4, max_position_embeddings=2048)
 LLAMA_7B = dict(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
@@ -179,8 +186,9 @@ def encoded_pairs(model_dir: Path, data: Path, seq_len: int) -> list[dict]:
     return encode_pairs(pairs, load_tokenizer(str(model_dir)), prompt_format).features
 
 
-def measure(name: str, model_dir: Path, data: Path, work: Path, args) -> dict:
-    """Run one configuration; tokens/s after warm-up and peak memory, or why it was skipped."""
+def measure(name: str, model_dir: Path, data: Path, work: Path, args, dri=None) -> dict:
+    """Run one configuration; tokens/s after warm-up and peak memory, or why it was skipped
+    (a DRI config trains ``dri``, a :class:`train_gpu_dri.DriData`, and adds what it processed)."""
     import gc
 
     import torch
@@ -188,25 +196,33 @@ def measure(name: str, model_dir: Path, data: Path, work: Path, args) -> dict:
     from escbench.harness.errors import EscbenchError
 
     runner = run_escbench if name.startswith("escbench") else run_baseline
+    flag = name.endswith("int8")
+    if name in DRI_CONFIGS:
+        runner, data, flag = run_escbench_dri, dri, name.endswith("-packed")
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     started = time.perf_counter()
     try:
-        marks = runner(model_dir, data, work / name, name.endswith("int8"), args)
+        marks = runner(model_dir, data, work / name, flag, args)
     except (ImportError, EscbenchError, RuntimeError) as error:
         return {"config": name, "skipped": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
+    if len(marks) <= args.warmup:
+        return {"config": name, "skipped": f"{len(marks)} optimizer steps, none after the {args.warmup} warm-up steps"}
     tokens_per_s, tokens = rate_after_warmup(marks, args.warmup)
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
-    return {"config": name, "tokens_per_s": round(tokens_per_s, 1), "timed_tokens": tokens,
-            "peak_memory_gib": round(peak, 2) if peak is not None else None,
-            "wall_s": round(time.perf_counter() - started, 1)}
+    row = {"config": name, "tokens_per_s": round(tokens_per_s, 1), "timed_tokens": tokens,
+           "peak_memory_gib": round(peak, 2) if peak is not None else None,
+           "wall_s": round(time.perf_counter() - started, 1)}
+    return {**row, **dri_facts(work / name)} if name in DRI_CONFIGS else row
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="local LLaMA-architecture model folder (default: random 1B-class)")
+    parser.add_argument("--tokenizer", default="smollm2",
+                        help="model folder whose tokenizer the random model takes (default: the embedded SmolLM2)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"any of {', '.join(CONFIGS)}")
     parser.add_argument("--seq-len", type=int, default=256)
     parser.add_argument("--effective-batch", type=int, default=128)
@@ -215,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="optimizer steps before timing")
     parser.add_argument("--steps", type=int, default=4, help="timed optimizer steps")
     parser.add_argument("--pairs", type=int, default=1_000_000, help="pairs in the projected epoch")
+    parser.add_argument("--dri-k", type=int, default=4, help="DRI alternatives per supporter turn (DRI configs)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--allow-cpu", action="store_true", help="run without CUDA (script check only)")
     parser.add_argument("--tiny", action="store_true", help="a 2-layer model instead of 1B (script check)")
@@ -236,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         parser.error(f"unknown config(s) {unknown}: choose from {', '.join(CONFIGS)}")
+    if args.dri_k < 1:
+        parser.error(f"--dri-k {args.dri_k}: the DRI configs need at least one alternative per supporter turn")
     with tempfile.TemporaryDirectory(prefix="escbench-train-gpu-") as scratch:
         work = Path(scratch)
         if args.model:
@@ -243,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             shape = json.loads((model_dir / "config.json").read_text())
         else:
             shape = TINY if args.tiny else LLAMA_1B
-            model_dir = build_random_llama(work / "model", load_tokenizer(str(resolve_model("smollm2"))), shape)
+            tokenizer = load_tokenizer(str(resolve_model(args.tokenizer)))
+            model_dir = build_random_llama(work / "model", tokenizer, shape)
         vocab = len(load_tokenizer(str(model_dir)))
         data = benchmark_data(work, args.effective_batch * (args.warmup + args.steps))
         features = encoded_pairs(model_dir, data, args.seq_len)
@@ -253,11 +273,16 @@ def main(argv: list[str] | None = None) -> int:
               f"({matmul_parameters(shape, vocab) / 1e9:.2f}B matmul parameters incl. lm_head); "
               f"seq {args.seq_len}, effective batch {args.effective_batch}; "
               f"{mean_pair_tokens:.0f} tokens per pair on average", flush=True)
-        rows = [measure(name, model_dir, data, work, args) for name in names]
+        dri = None
+        if set(names) & set(DRI_CONFIGS):
+            dri = write_dri_data(work, args.dri_k, args.effective_batch * (args.warmup + args.steps))
+        rows = [measure(name, model_dir, data, work, args, dri) for name in names]
     report = summarise(rows, shape, vocab, mean_pair_tokens, device, args)
+    if dri is not None:
+        report["dri"] = dri.summary()
     print_report(report)
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        args.json.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return 0
 
 
@@ -275,26 +300,32 @@ def summarise(rows: list[dict], shape: dict, vocab: int, mean_pair_tokens: float
         row["mfu"] = round(achieved / peak, 3) if peak else None
         row["speedup_vs_baseline_int8"] = round(row["tokens_per_s"] / reference["tokens_per_s"], 2) if reference else None
         row["projected_7b_tokens_per_s"] = round(row["tokens_per_s"] * ratio, 1)
-        row["projected_7b_epoch_hours"] = round(epoch_tokens / (row["tokens_per_s"] * ratio) / 3600, 2)
+        layout_tokens = args.pairs * row["tokens_per_pair"] if "tokens_per_pair" in row else epoch_tokens
+        row["projected_7b_epoch_hours"] = round(layout_tokens / (row["tokens_per_s"] * ratio) / 3600, 2)
+    compare_layouts(rows)
     flops_7b = flops_per_token(LLAMA_7B, LLAMA_7B["vocab_size"], args.seq_len)
     floor_hours = round(epoch_tokens * flops_7b / (peak * 1e12) / 3600, 2) if peak else None
     return {"device": device, "seq_len": args.seq_len, "effective_batch": args.effective_batch,
             "micro_batch": args.micro_batch, "baseline_micro_batch": args.baseline_micro_batch,
             "mean_pair_tokens": round(mean_pair_tokens, 1), "epoch_pairs": args.pairs,
             "flops_ratio_to_7b": round(ratio, 4), "goal_hours": 1.0,
+            "paper_hours": PAPER_HOURS, "paper_setting": PAPER_SETTING,
             "projected_7b_epoch_hours_at_peak_flops": floor_hours, "rows": rows}
 
 
 def print_report(report: dict) -> None:
     header = f"{'config':<15}{'tok/s':>10}{'peak GiB':>10}{'TFLOP/s':>9}{'MFU':>7}{'vs int8 base':>13}{'7B epoch h':>12}"
-    print(header)
-    for row in report["rows"]:
+    rows = [row for row in report["rows"] if row["config"] not in DRI_CONFIGS or "skipped" in row]
+    if rows:  # measured DRI rows have their own table (print_dri)
+        print(header)
+    for row in rows:
         if "skipped" in row:
             print(f"{row['config']:<15} skipped: {row['skipped']}")
             continue
         print(f"{row['config']:<15}{row['tokens_per_s']:>10,.0f}{row['peak_memory_gib'] or 0:>10.1f}"
               f"{row['achieved_tflops']:>9.1f}{row['mfu'] or 0:>7.2f}{row['speedup_vs_baseline_int8'] or 0:>13.2f}"
               f"{row['projected_7b_epoch_hours']:>12.2f}")
+    print_dri(report)
     print(f"7B projection: {report['epoch_pairs']:,} pairs x {report['mean_pair_tokens']} tokens, FLOPs ratio "
           f"{report['flops_ratio_to_7b']}; goal under {report['goal_hours']} h (paper: about 15 h on A100-40GB)")
     if report["projected_7b_epoch_hours_at_peak_flops"] is not None:
