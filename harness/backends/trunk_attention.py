@@ -40,13 +40,18 @@ _registered = False
 
 @dataclass
 class TrunkGroup:
-    """Rows of a batch that decode from one trunk: ``rows`` (batch row indices), ``hidden``
-    ([rows, trunk length] bool: the trunk columns a row does not see) and ``layers`` (per
-    layer (keys, values) of the trunk, [kv heads, trunk length, head dim])."""
+    """Rows of a batch that decode from one trunk: ``rows`` (batch row indices; None: all
+    rows of the batch, in order), ``bias`` ([rows, 1, 1, trunk length]: 0 on the trunk
+    columns a row sees, -inf on the others) and ``layers`` (per layer (keys, values) of the
+    trunk, [kv heads, trunk length, head dim])."""
 
     rows: Any
-    hidden: Any
+    bias: Any
     layers: list
+
+    def pick(self, tensor: Any) -> Any:
+        """This group's rows of a batch-first tensor."""
+        return tensor if self.rows is None else tensor.index_select(0, self.rows)
 
 
 @dataclass
@@ -89,8 +94,9 @@ def make_batch(model: Any, rows: Sequence[tuple[int, int, list]]) -> TrunkBatch:
         length = cache[0][0].shape[2]
         visible = torch.tensor([rows[i][0] - 1 for i in indices], device=model.device)
         hidden = torch.arange(length, device=model.device)[None, :] >= visible[:, None]
-        groups.append(TrunkGroup(torch.tensor(indices, device=model.device), hidden,
-                                 [(keys[0], values[0]) for keys, values in cache]))
+        bias = torch.zeros(hidden.shape, dtype=cache[0][0].dtype, device=model.device).masked_fill(hidden, float("-inf"))
+        picked = None if len(members) == 1 else torch.tensor(indices, device=model.device)
+        groups.append(TrunkGroup(picked, bias[:, None, None, :], [(keys[0], values[0]) for keys, values in cache]))
     return TrunkBatch(groups)
 
 
@@ -135,22 +141,25 @@ def trunk_attention(module: Any, query: Any, key: Any, value: Any, attention_mas
     scale = scaling if scaling is not None else dim ** -0.5
     queries = query.reshape(rows, kv_heads, grouped, dim)
     suffix_scores = torch.matmul(queries, key.transpose(-1, -2)) * scale  # [rows, kv, grouped, suffix]
-    out = torch.empty((rows, kv_heads, grouped, value.shape[-1]), dtype=query.dtype, device=query.device)
+    out = None if len(batch.groups) == 1 else torch.empty(
+        (rows, kv_heads, grouped, value.shape[-1]), dtype=query.dtype, device=query.device)
     for group in batch.groups:
         trunk_keys, trunk_values = group.layers[module.layer_idx]
-        count, length = len(group.rows), trunk_keys.shape[1]
-        mine = queries.index_select(0, group.rows)  # [count, kv, grouped, dim]
+        mine = group.pick(queries)  # [count, kv, grouped, dim]
+        count, length = mine.shape[0], trunk_keys.shape[1]
         flat = mine.transpose(0, 1).reshape(kv_heads, count * grouped, dim)
         trunk_scores = torch.matmul(flat, trunk_keys.transpose(-1, -2)) * scale  # [kv, count*grouped, length]
-        trunk_scores = trunk_scores.view(kv_heads, count, grouped, length).transpose(0, 1)
-        trunk_scores = trunk_scores.masked_fill(group.hidden[:, None, None, :], float("-inf"))
-        scores = torch.cat([trunk_scores, suffix_scores.index_select(0, group.rows)], dim=-1)
+        trunk_scores = trunk_scores.view(kv_heads, count, grouped, length).transpose(0, 1) + group.bias
+        scores = torch.cat([trunk_scores, group.pick(suffix_scores)], dim=-1)
         probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
         trunk_probs = probs[..., :length].transpose(0, 1).reshape(kv_heads, count * grouped, length)
         mixed = torch.matmul(trunk_probs, trunk_values).view(kv_heads, count, grouped, -1).transpose(0, 1)
-        mixed = mixed + torch.matmul(probs[..., length:], value.index_select(0, group.rows))
-        out.index_copy_(0, group.rows, mixed)
-    return out.view(rows, heads, q, -1).transpose(1, 2).contiguous(), None
+        mixed = mixed + torch.matmul(probs[..., length:], group.pick(value))
+        if out is None:
+            out = mixed
+        else:
+            out.index_copy_(0, group.rows, mixed)
+    return out.reshape(rows, heads, q, -1).transpose(1, 2).contiguous(), None
 
 
 _SUFFIX_CACHE_CLASS: Any = None
