@@ -73,27 +73,6 @@ def test_bad_thread_setting_names_the_variable():
         choose_threads({"ESCBENCH_THREADS": "many"}, load=0.0, cores=2)
 
 
-def test_busy_processes_count_as_other_runnable_work():
-    """Two CPU-bound children are runnable at every reading (running, or waiting for a core)."""
-    import subprocess
-    import sys
-
-    from escbench.harness.threads import other_runnable
-
-    if other_runnable(samples=1) is None:
-        pytest.skip("no /proc/loadavg on this system")
-    spin = "import sys; print('ready', flush=True)\nwhile True: pass"
-    children = [subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE) for _ in range(2)]
-    try:
-        for child in children:
-            assert child.stdout.readline().strip() == b"ready"
-        assert other_runnable() >= 2
-    finally:
-        for child in children:
-            child.kill()
-            child.wait()
-
-
 @pytest.mark.slow
 def test_shared_prefill_gives_the_per_example_greedy_outputs_on_seed_dialogues():
     from escbench.harness.backends.prefix_sharing import plan as plan_prompts
