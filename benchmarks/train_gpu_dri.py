@@ -46,6 +46,8 @@ def write_dri_data(folder: Path, k: int, pairs_needed: int) -> DriData:
     """Seed train dialogues with ``k`` alternatives per supporter turn, the smallest run of whole
     dialogues (in order, then again as ``<id>-copy<n>``) with at least ``pairs_needed`` pairs
     (a supporter turn gives ``k + 1``). Deterministic: the same arguments give the same files."""
+    from dataclasses import replace
+
     from escbench.harness.loaders import load_dialogues, write_jsonl
     from train_packing import write_data
 
@@ -65,7 +67,7 @@ def write_dri_data(folder: Path, k: int, pairs_needed: int) -> DriData:
     while contexts * (k + 1) < pairs_needed:
         for dialogue in dialogues:
             new_id = dialogue.id if copy == 0 else f"{dialogue.id}-copy{copy}"
-            chosen.append(dialogue if copy == 0 else _renamed(dialogue, new_id))
+            chosen.append(dialogue if copy == 0 else replace(dialogue, id=new_id))
             records += [{**record, "dialogue_id": new_id} for record in lines.get(dialogue.id, [])]
             contexts += len(dialogue.supporter_turn_indices())
             if contexts * (k + 1) >= pairs_needed:
@@ -75,12 +77,6 @@ def write_dri_data(folder: Path, k: int, pairs_needed: int) -> DriData:
     out_dri.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     return DriData(write_jsonl(chosen, folder / "bench-dri-dialogues.jsonl"), out_dri, k, pairs_needed,
                    len(chosen), contexts)
-
-
-def _renamed(dialogue, new_id: str):
-    from dataclasses import replace
-
-    return replace(dialogue, id=new_id)
 
 
 def run_escbench_dri(model_dir: Path, data: DriData, out: Path, packed: bool, args) -> list[tuple[float, int]]:

@@ -101,8 +101,9 @@ def _last_logits_only(model: Any) -> dict:
     return {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(forward).parameters else {}
 
 
-def _trunk_cache(model: Any, trunk: Trunk, parent_cache: list | None) -> list:
-    """Per-layer (keys, values) of ``trunk.tokens`` ([1, heads, tokens, dim] each)."""
+def _trunk_cache(model: Any, trunk: Trunk, parent_cache: list | None, options: dict) -> list:
+    """Per-layer (keys, values) of ``trunk.tokens`` ([1, heads, tokens, dim] each);
+    ``options``: extra forward arguments (:func:`_last_logits_only`)."""
     import torch
     from transformers import DynamicCache
 
@@ -114,7 +115,7 @@ def _trunk_cache(model: Any, trunk: Trunk, parent_cache: list | None) -> list:
     ids = torch.tensor([trunk.tokens[start:]], dtype=torch.long, device=model.device)
     mask = torch.ones((1, len(trunk.tokens)), dtype=torch.long, device=model.device)
     with torch.inference_mode():
-        out = model(input_ids=ids, attention_mask=mask, use_cache=True, **_last_logits_only(model),
+        out = model(input_ids=ids, attention_mask=mask, use_cache=True, **options,
                     cache=past if past is not None else DynamicCache(config=model.config))
     return [(layer.keys, layer.values) for layer in out.cache.layers]
 
@@ -187,6 +188,7 @@ def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_si
 
     if trunk_decoding is None:
         trunk_decoding = trunk_attention.applicable(model)
+    forward_options = _last_logits_only(model)
     token_lists = [tokenizer(p, add_special_tokens=add_special_tokens)["input_ids"] for p in prompts]
     carried = carry.tokens if carry is not None and carry.cache is not None else None
     trunks = plan(token_lists, min_shared, carried)
@@ -220,7 +222,7 @@ def generate_shared(model: Any, tokenizer: Any, prompts: Sequence[str], batch_si
         if number == 0 and carried is not None:
             caches[0] = carry.cache
         else:
-            caches[number] = _trunk_cache(model, trunk, parent)
+            caches[number] = _trunk_cache(model, trunk, parent, forward_options)
         # Longest first within a trunk: rows of similar length pad least.
         pending += [(i, number) for i in sorted(trunk.members, key=lambda i: -len(token_lists[i]))]
         while len(pending) >= batch_size:

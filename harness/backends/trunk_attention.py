@@ -182,9 +182,6 @@ def _suffix_cache_class() -> Any:
             def get_seq_length(self) -> int:
                 return self.cached + super().get_seq_length()
 
-            def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
-                return self.get_seq_length() + query_length, 0
-
             def crop(self, max_length: int) -> None:  # pragma: no cover - not used by greedy/sampling
                 raise NotImplementedError("a trunk-decoding cache cannot be cropped")
 
